@@ -1,0 +1,19 @@
+/** Code → stable name with an `unknown(0x…)` fallback that keeps the raw number. */
+export function nameOf(table: Readonly<Record<number, string>>, code: number, width = 8): string {
+  return table[code] ?? `unknown(0x${code.toString(16).padStart(width, '0')})`;
+}
+
+/** Bit flags → names of the set bits; unknown bits appear as `unknown(0x…)`. */
+export function flagNames(table: Readonly<Record<number, string>>, value: number): string[] {
+  const out: string[] = [];
+  let rest = value >>> 0;
+  for (const [bit, name] of Object.entries(table)) {
+    const b = Number(bit);
+    if (b !== 0 && (value & b) === b) {
+      out.push(name);
+      rest &= ~b >>> 0;
+    }
+  }
+  if (rest) out.push(`unknown(0x${rest.toString(16)})`);
+  return out;
+}

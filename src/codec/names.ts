@@ -9,11 +9,11 @@ export function flagNames(table: Readonly<Record<number, string>>, value: number
   let rest = value >>> 0;
   for (const [bit, name] of Object.entries(table)) {
     const b = Number(bit);
-    if (b !== 0 && (value & b) === b) {
+    if (b !== 0 && ((value & b) >>> 0) === b) {
       out.push(name);
-      rest &= ~b >>> 0;
+      rest = (rest & ~b) >>> 0;
     }
   }
-  if (rest) out.push(`unknown(0x${rest.toString(16)})`);
+  if (rest) out.push(`unknown(0x${(rest >>> 0).toString(16)})`);
   return out;
 }

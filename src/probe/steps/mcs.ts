@@ -1,0 +1,123 @@
+import type { Duplex } from 'node:stream';
+import { decodeConnectResponse, encodeConnectInitial, isDisconnectProviderUltimatum } from '../../codec/mcs.js';
+import type { EncryptionMethodName, McsObservation, ProtocolName } from '../../observation/types.js';
+import { Conn, tpktFrame } from '../../transport/conn.js';
+import type { StepContext } from '../context.js';
+import { negotiate } from './negotiate.js';
+
+/** MS-RDPBCGR 2.2.1.3.3 encryptionMethods bits. */
+export const ENCRYPTION_METHOD_BITS: Record<EncryptionMethodName, number> = {
+  '40BIT': 0x01,
+  '128BIT': 0x02,
+  '56BIT': 0x08,
+  FIPS: 0x10,
+};
+const ALL_METHODS = 0x01 | 0x02 | 0x08 | 0x10;
+
+/** Multitransport flags we advertise in CS_MULTITRANSPORT (2.2.1.3.9): UDPFECR | UDP_PREFERRED, like mstsc. */
+const CLIENT_MULTITRANSPORT = 0x101;
+
+/**
+ * Basic Settings Exchange (MS-RDPBCGR 1.3.1.1): MCS Connect-Initial with GCC client data, read the Connect-Response
+ * and its server data blocks. Runs on a plain socket (Standard RDP Security) or inside TLS (SSL selected).
+ */
+export async function mcsExchange(
+  ctx: StepContext,
+  stream: Duplex,
+  conn: Conn | undefined,
+  opts: { via: 'plain' | 'tls'; selectedProtocol: number; extendedClientData: boolean; encryptionMethods?: number },
+): Promise<McsObservation> {
+  const started = performance.now();
+  const c = conn ?? new Conn(stream);
+  const obs: McsObservation = { outcome: 'timeout', via: opts.via, ms: 0 };
+  c.write(
+    encodeConnectInitial({
+      selectedProtocol: opts.selectedProtocol,
+      encryptionMethods: opts.encryptionMethods ?? ALL_METHODS,
+      extendedClientData: opts.extendedClientData,
+      multitransportFlags: CLIENT_MULTITRANSPORT,
+      clientName: 'rdprobe',
+    }),
+  );
+  const r = await c.read(tpktFrame(65535), ctx.phaseTimeoutMs, ctx.signal);
+  obs.ms = Math.round((performance.now() - started) * 10) / 10;
+  if (r.kind !== 'data') {
+    obs.outcome = r.kind === 'overflow' ? 'malformed' : r.kind;
+    obs.detail =
+      r.kind === 'closed'
+        ? 'server closed the connection after the MCS Connect-Initial'
+        : r.kind === 'reset'
+          ? `connection reset (${r.errno}) after the MCS Connect-Initial`
+          : r.kind === 'timeout'
+            ? `no MCS Connect-Response within ${ctx.phaseTimeoutMs} ms`
+            : r.kind === 'malformed'
+              ? r.error.message
+              : 'answer larger than the read buffer';
+    c.destroy();
+    return obs;
+  }
+  try {
+    if (isDisconnectProviderUltimatum(r.bytes)) {
+      obs.outcome = 'closed';
+      obs.detail = 'server answered the Connect-Initial with an MCS Disconnect Provider Ultimatum';
+      c.destroy();
+      return obs;
+    }
+    const resp = decodeConnectResponse(r.bytes);
+    obs.result = resp.result;
+    obs.outcome = resp.result.value === 0 ? 'ok' : 'rejected';
+    const s = resp.server;
+    if (s.core) {
+      obs.rdpVersion = s.core.version;
+      if (s.core.clientRequestedProtocols !== undefined) obs.clientRequestedProtocols = s.core.clientRequestedProtocols;
+      if (s.core.earlyCapabilityFlags) obs.earlyCapabilityFlags = s.core.earlyCapabilityFlags;
+    }
+    if (s.security) {
+      obs.encryptionMethod = s.security.encryptionMethod;
+      obs.encryptionLevel = s.security.encryptionLevel;
+      if (s.security.serverRandomLength !== undefined) obs.serverRandomLength = s.security.serverRandomLength;
+      if (s.security.certificate) obs.serverCertificate = s.security.certificate;
+    }
+    if (s.net) {
+      obs.ioChannel = s.net.ioChannel;
+      obs.channelIds = s.net.channelIds;
+    }
+    if (s.msgChannel) obs.messageChannel = s.msgChannel.channelId;
+    if (s.multitransport) obs.multitransport = s.multitransport.flags;
+  } catch (e) {
+    obs.outcome = 'malformed';
+    obs.detail = (e as Error).message;
+  }
+  c.destroy();
+  return obs;
+}
+
+/**
+ * Which Standard RDP Security encryption methods the server accepts: one connection per method offered alone
+ * (as nmap's rdp-enum-encryption and rdp-sec-check do). Accepted only when the server's SC_SECURITY
+ * encryptionMethod equals the method offered; xrdp, for one, ignores the offer and always answers 128-bit.
+ */
+export async function encryptionMethods(ctx: StepContext, requested: ProtocolName[]): Promise<McsObservation['encryptionMethods']> {
+  const out: NonNullable<McsObservation['encryptionMethods']> = {};
+  await Promise.all(
+    (Object.keys(ENCRYPTION_METHOD_BITS) as EncryptionMethodName[]).map((name) =>
+      ctx.limit(async () => {
+        const n = await negotiate(ctx, requested, { negReq: requested.length > 0 });
+        if (!n.conn || (n.x224?.outcome === 'selected' && n.x224.selectedMask !== 0)) {
+          n.conn?.destroy();
+          out[name] = 'no-answer';
+          return;
+        }
+        const m = await mcsExchange(ctx, n.socket!, n.conn, {
+          via: 'plain',
+          selectedProtocol: 0,
+          extendedClientData: ((n.x224?.flags?.value ?? 0) & 0x01) !== 0,
+          encryptionMethods: ENCRYPTION_METHOD_BITS[name],
+        });
+        if (m.outcome !== 'ok') out[name] = m.outcome === 'rejected' ? 'rejected' : 'no-answer';
+        else out[name] = m.encryptionMethod?.value === ENCRYPTION_METHOD_BITS[name] ? 'accepted' : 'rejected';
+      }),
+    ),
+  );
+  return out;
+}

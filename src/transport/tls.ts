@@ -1,0 +1,174 @@
+import crypto from 'node:crypto';
+import type net from 'node:net';
+import tls from 'node:tls';
+import forge from 'node-forge';
+import type { CertificateInfo, TlsOutcome, TlsVersionName } from '../observation/types.js';
+
+export interface TlsUpgradeResult {
+  outcome: TlsOutcome;
+  socket?: tls.TLSSocket;
+  version?: string;
+  cipher?: { name: string; standardName?: string };
+  certificateDer?: Buffer;
+  chainDer?: Buffer[];
+  /** Raw bytes the server sent during the handshake (TLS records, counted on the TCP socket). */
+  bytesReceived: number;
+  firstByteMs?: number;
+  handshakeMs?: number;
+  alert?: string;
+  error?: string;
+  errno?: string;
+}
+
+/** Ciphers at OpenSSL security level 0 so old servers (TLS 1.0, RSA-512 certificates, SHA-1) can be observed. */
+const PERMISSIVE_CIPHERS = 'ALL:@SECLEVEL=0';
+
+/**
+ * Upgrade an established TCP socket (after X.224 selected an enhanced-security protocol) to TLS. The handshake has
+ * its own deadline. If the deadline passes with the connection still open, the outcome is 'stalled' — the server's
+ * flight did not arrive (a PMTU black hole shows exactly this). A fatal alert, a FIN and an RST are told apart.
+ */
+export function tlsUpgrade(
+  socket: net.Socket,
+  opts: { timeoutMs: number; minVersion?: TlsVersionName; maxVersion?: TlsVersionName; signal?: AbortSignal; servername?: string },
+): Promise<TlsUpgradeResult> {
+  const started = performance.now();
+  const rawStart = socket.bytesRead;
+  let firstByteAt: number | undefined;
+  // The TLS wrap reads the handle directly; watch the byte counter to learn when the first server bytes came in.
+  const poll = setInterval(() => {
+    if (firstByteAt === undefined && socket.bytesRead > rawStart) firstByteAt = performance.now();
+  }, 5);
+  return new Promise((resolve) => {
+    let done = false;
+    const t = tls.connect({
+      socket,
+      rejectUnauthorized: false,
+      minVersion: opts.minVersion ?? 'TLSv1',
+      maxVersion: opts.maxVersion ?? 'TLSv1.3',
+      ciphers: PERMISSIVE_CIPHERS,
+      servername: opts.servername,
+    });
+    const ms = (x: number) => Math.round((x - started) * 10) / 10;
+    const finish = (r: Omit<TlsUpgradeResult, 'bytesReceived'>) => {
+      if (done) return;
+      done = true;
+      clearInterval(poll);
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (firstByteAt === undefined && socket.bytesRead > rawStart) firstByteAt = performance.now();
+      const out: TlsUpgradeResult = {
+        ...r,
+        bytesReceived: socket.bytesRead - rawStart,
+        firstByteMs: firstByteAt !== undefined ? ms(firstByteAt) : undefined,
+      };
+      if (r.outcome !== 'ok') {
+        t.destroy();
+        socket.destroy();
+      }
+      resolve(out);
+    };
+    const onAbort = () => finish({ outcome: 'timeout', error: 'probe aborted' });
+    t.once('secureConnect', () => {
+      const peer = t.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+      const chainDer: Buffer[] = [];
+      const seen = new Set<string>();
+      for (let c: tls.DetailedPeerCertificate | undefined = peer; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+        seen.add(c.fingerprint256);
+        chainDer.push(c.raw);
+      }
+      const cipher = t.getCipher();
+      finish({
+        outcome: 'ok',
+        socket: t,
+        version: t.getProtocol() ?? undefined,
+        cipher: cipher ? { name: cipher.name, standardName: (cipher as { standardName?: string }).standardName } : undefined,
+        certificateDer: chainDer[0],
+        chainDer,
+        handshakeMs: ms(performance.now()),
+      });
+    });
+    t.once('error', (e: NodeJS.ErrnoException) => {
+      const msg = e.message ?? String(e);
+      const alert = /alert ([a-z ]+)/i.exec(msg)?.[1] ?? (/SSL alert number (\d+)/.exec(msg)?.[1] ? `alert ${/SSL alert number (\d+)/.exec(msg)![1]}` : undefined);
+      // Node reports a FIN before the handshake finished as ECONNRESET with this message; a real RST says "read ECONNRESET".
+      if (/socket disconnected before secure TLS connection/i.test(msg)) return finish({ outcome: 'closed', error: msg, errno: e.code });
+      if (e.code === 'ECONNRESET' || e.code === 'EPIPE') return finish({ outcome: 'reset', error: msg, errno: e.code });
+      if (alert || /SSL routines|wrong version|unsupported protocol|no protocols available|handshake failure/i.test(msg)) {
+        return finish({ outcome: 'alert', alert: alert ?? msg.replace(/^.*SSL routines:/, '').trim(), error: msg, errno: e.code });
+      }
+      finish({ outcome: 'error', error: msg, errno: e.code });
+    });
+    t.once('close', () => finish({ outcome: 'closed', error: 'connection closed during the TLS handshake' }));
+    const timer = setTimeout(
+      () => setImmediate(() => finish({ outcome: 'stalled', error: `TLS handshake not complete after ${opts.timeoutMs} ms` })),
+      opts.timeoutMs,
+    );
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const SIG_OIDS: Record<string, string> = {
+  '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
+  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
+  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption',
+  '1.2.840.113549.1.1.10': 'rsassaPss',
+  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
+  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
+  '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
+  '1.3.101.112': 'Ed25519',
+};
+
+/** Certificate facts for the report: node:crypto for the key and validity, node-forge's ASN.1 for the signature OID. */
+export function certificateInfo(der: Buffer, now = new Date()): CertificateInfo {
+  const x = new crypto.X509Certificate(der);
+  const notBefore = new Date(x.validFrom);
+  const notAfter = new Date(x.validTo);
+  const key = x.publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  const keyBits =
+    (details as { modulusLength?: number }).modulusLength ??
+    ({ prime256v1: 256, secp384r1: 384, secp521r1: 521 } as Record<string, number>)[(details as { namedCurve?: string }).namedCurve ?? ''] ??
+    (key.asymmetricKeyType === 'ed25519' ? 256 : 0);
+  let signature = 'unknown';
+  try {
+    const asn = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
+    const sigAlg = (asn.value as forge.asn1.Asn1[])[1];
+    const oid = forge.asn1.derToOid(forge.util.createBuffer(((sigAlg.value as forge.asn1.Asn1[])[0].value as string)));
+    signature = SIG_OIDS[oid] ?? oid;
+  } catch {
+    /* keep 'unknown' */
+  }
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1];
+  return {
+    subject: x.subject.replace(/\n/g, ', '),
+    subjectCN: cn,
+    issuer: x.issuer.replace(/\n/g, ', '),
+    san: (x.subjectAltName ?? '')
+      .split(/,\s*/)
+      .filter(Boolean),
+    serial: x.serialNumber,
+    notBefore: notBefore.toISOString(),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
+    expired: notAfter.getTime() < now.getTime(),
+    notYetValid: notBefore.getTime() > now.getTime(),
+    selfSigned: x.subject === x.issuer && safeVerify(x),
+    keyType: key.asymmetricKeyType ?? 'unknown',
+    keyBits,
+    signatureAlgorithm: signature,
+    sha256: x.fingerprint256.replace(/:/g, '').toLowerCase(),
+    sha1: x.fingerprint.replace(/:/g, '').toLowerCase(),
+  };
+}
+
+function safeVerify(x: crypto.X509Certificate): boolean {
+  try {
+    return x.verify(x.publicKey);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * UDP transport reachability (MS-RDPEUDP): send the spec-compliant 1232-byte SYN to the RDP port and classify what
+ * comes back.
+ *   synack            a datagram whose snSourceAck equals our snInitialSequenceNumber with SYN and ACK set
+ *                     (3.1.5.1.3); server MTUs, ISN and the negotiated version are recorded
+ *   icmp-unreachable  ICMP port unreachable: host up, nothing listening on UDP. On a connected UDP socket Linux turns
+ *                     it into ECONNREFUSED, which Node emits as an 'error' on the dgram socket (syscall recvmsg) —
+ *                     checked against 127.0.0.1 in test/transport/udp.test.ts
+ *   silent            nothing after every attempt: filtered, dropped, or a listener that ignores us
+ *   error             anything else (host/net unreachable, no route, aborted …), with a detail
+ *
+ * Reflection safety (CERT-EU 2021-005: Windows answered small spoofable probes with 1260-byte replies): we only ever
+ * send the full 1232-byte SYN (never a short probe), retransmit it a bounded number of times, and space SYNs across
+ * the whole process (`minGapMs`). Probing more than one host over UDP is for the caller to make opt-in.
+ */
+import crypto from 'node:crypto';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { UdpObservation } from '../observation/types.js';
+import {
+  classifyRdpeudp,
+  decodeRdpeudpSyn,
+  encodeRdpeudpSyn,
+  negotiatedVersion,
+  RDPUDP_PROTOCOL_VERSION_2,
+  type RdpeudpSyn,
+} from '../codec/rdpeudp.js';
+
+export interface RdpeudpProbeOptions {
+  /** Wait per attempt before retransmitting the SYN (default 1000 ms, 100..10000). */
+  timeoutMs?: number;
+  /** SYNs to send in total (default 3, 1..10). */
+  attempts?: number;
+  /** RDPUDP_CORRELATION_ID_PAYLOAD: 16 bytes / 32 hex digits, or true for a random spec-conforming id. */
+  correlationId?: Uint8Array | string | boolean;
+  /** uUdpVer offered in SYNDATAEX (default RDPUDP_PROTOCOL_VERSION_2; null: no SYNDATAEX). Version 3 needs a
+   * cookie hash from the TCP-side Initiate Multitransport Request, which a standalone probe does not have. */
+  version?: number | null;
+  cookieHash?: Uint8Array | string;
+  lossy?: boolean;
+  /** Minimum spacing between any two SYNs sent by this process (default 20 ms). */
+  minGapMs?: number;
+  signal?: AbortSignal;
+  /** Receives the decoded SYN+ACK (for callers that want more than the Observation fields). */
+  onSynAck?: (synAck: RdpeudpSyn, from: { address: string; port: number }) => void;
+}
+
+let nextSendAt = 0;
+async function paced(minGapMs: number): Promise<void> {
+  const now = performance.now();
+  const at = Math.max(now, nextSendAt);
+  nextSendAt = at + minGapMs;
+  if (at > now) await new Promise((r) => setTimeout(r, at - now));
+}
+
+/** 16 random bytes obeying 3.1.5.1.1 step 3: first byte not 0x00 / 0xF4, no byte 0x0D. */
+export function randomCorrelationId(): Uint8Array {
+  const b = crypto.randomBytes(16);
+  for (let i = 0; i < 16; i++) {
+    while (b[i] === 0x0d || (i === 0 && (b[i] === 0x00 || b[i] === 0xf4))) b[i] = crypto.randomBytes(1)[0];
+  }
+  return new Uint8Array(b);
+}
+
+function clampInt(v: number | undefined, dflt: number, min: number, max: number, what: string): number {
+  const x = v ?? dflt;
+  if (!Number.isFinite(x) || x < min || x > max) throw new RangeError(`${what} ${x} outside ${min}..${max}`);
+  return Math.round(x);
+}
+
+export async function probeRdpeudp(address: string, port: number, opts: RdpeudpProbeOptions = {}): Promise<UdpObservation> {
+  const family = net.isIP(address);
+  if (family === 0) throw new RangeError(`probeRdpeudp: '${address}' is not an IP address`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port ${port} outside 1..65535`);
+  const timeoutMs = clampInt(opts.timeoutMs, 1000, 100, 10_000, 'timeoutMs');
+  const attempts = clampInt(opts.attempts, 3, 1, 10, 'attempts');
+  const minGapMs = clampInt(opts.minGapMs, 20, 0, 10_000, 'minGapMs');
+  const isn = crypto.randomBytes(4).readUInt32BE(0);
+  const correlationId = opts.correlationId === true ? randomCorrelationId() : opts.correlationId || undefined;
+  const version = opts.version === null ? undefined : (opts.version ?? RDPUDP_PROTOCOL_VERSION_2);
+  const syn = encodeRdpeudpSyn({ initialSequenceNumber: isn, correlationId, version, cookieHash: opts.cookieHash, lossy: opts.lossy });
+  const sent = decodeRdpeudpSyn(syn);
+
+  const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+  const started = performance.now();
+  const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  let sentCount = 0;
+  let ignored = 0;
+  const notes: string[] = [];
+
+  try {
+    return await new Promise<UdpObservation>((resolve) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (o: UdpObservation) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        const extra = [...notes];
+        if (ignored) extra.push(`${ignored} unrelated datagram(s) ignored`);
+        if (extra.length) o.detail = [o.detail, ...extra].filter(Boolean).join('; ');
+        resolve(o);
+      };
+      const onAbort = () => finish({ outcome: 'error', ms: ms(), attempts: sentCount, detail: 'aborted' });
+
+      socket.on('message', (msg, rinfo) => {
+        const c = classifyRdpeudp(msg);
+        if (c.kind !== 'synack' || c.snSourceAck !== isn) {
+          ignored++;
+          return;
+        }
+        let synAck: RdpeudpSyn;
+        try {
+          synAck = decodeRdpeudpSyn(msg);
+        } catch (e) {
+          notes.push(`malformed SYN+ACK: ${(e as Error).message}`);
+          ignored++;
+          return;
+        }
+        opts.onSynAck?.(synAck, { address: rinfo.address, port: rinfo.port });
+        const detail = [
+          `SYN+ACK ${synAck.flags.names.join('|')}, server ISN 0x${synAck.initialSequenceNumber.toString(16).padStart(8, '0')}, ${msg.length} bytes`,
+          ...synAck.deviations,
+        ].join('; ');
+        finish({
+          outcome: 'synack',
+          ms: ms(),
+          attempts: sentCount,
+          version: negotiatedVersion(sent, synAck),
+          serverMtu: { up: synAck.upstreamMtu, down: synAck.downstreamMtu },
+          serverSequence: synAck.initialSequenceNumber,
+          detail,
+        });
+      });
+
+      socket.on('error', (e: NodeJS.ErrnoException) => {
+        switch (e.code) {
+          case 'ECONNREFUSED':
+            return finish({ outcome: 'icmp-unreachable', ms: ms(), attempts: sentCount, detail: 'ICMP port unreachable: host up, no UDP listener on this port' });
+          case 'EMSGSIZE':
+            // ICMP frag-needed for the 1260-byte datagram (IP_PMTUDISC_WANT default): the next attempt is sent
+            // fragmented by the kernel. Worth reporting: RDP-UDP itself never fragments its 1232-byte payloads.
+            notes.push('frag-needed for the 1232-byte SYN: the path MTU is below 1260 bytes');
+            return;
+          case 'EHOSTUNREACH':
+          case 'ENETUNREACH':
+          case 'EHOSTDOWN':
+          case 'ENETDOWN':
+          case 'EADDRNOTAVAIL':
+          case 'EACCES':
+          case 'EPERM':
+            return finish({ outcome: 'error', ms: ms(), attempts: sentCount, detail: `${e.code}: ${e.message}` });
+          default:
+            return finish({ outcome: 'error', ms: ms(), attempts: sentCount, detail: `${e.code ?? 'error'}: ${e.message}` });
+        }
+      });
+
+      const attempt = async () => {
+        if (done) return;
+        if (sentCount >= attempts) {
+          return finish({ outcome: 'silent', ms: ms(), attempts: sentCount, detail: `no answer to ${sentCount} SYN(s) of 1232 bytes, ${timeoutMs} ms apart` });
+        }
+        await paced(minGapMs);
+        if (done) return;
+        sentCount++;
+        socket.send(syn, (err) => {
+          if (err) socket.emit('error', err);
+        });
+        timer = setTimeout(() => void attempt(), timeoutMs);
+      };
+
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      socket.connect(port, address, () => void attempt());
+    });
+  } finally {
+    try {
+      socket.close();
+    } catch {
+      /* already closed */
+    }
+  }
+}

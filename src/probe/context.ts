@@ -19,11 +19,11 @@ export interface StepContext {
   limit: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
-export function mark(ctx: StepContext, phase: string, started: number, outcome?: string, note?: string): void {
+export function mark(ctx: StepContext, phase: string, started: number, outcome?: string, note?: string, ms?: number): void {
   const e: TimelineEntry = {
     phase,
     at: Math.round(started - ctx.startedAt),
-    ms: Math.round((performance.now() - started) * 10) / 10,
+    ms: ms ?? Math.round((performance.now() - started) * 10) / 10,
   };
   if (outcome) e.outcome = outcome;
   if (note) e.note = note;

@@ -146,10 +146,10 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
     phases.push('x224');
     const main = await negotiate(ctx, requested);
     obs.tcp = main.tcp;
-    mark(ctx, 'tcp', t0, main.tcp.outcome, main.tcp.errno);
+    mark(ctx, 'tcp', t0, main.tcp.outcome, main.tcp.errno, main.tcp.ms);
     if (!main.x224) return obs;
     obs.x224 = main.x224;
-    mark(ctx, 'x224', t0 + main.tcp.ms, main.x224.outcome, main.x224.selected ?? main.x224.failure?.name ?? main.x224.detail);
+    mark(ctx, 'x224', t0 + main.tcp.ms, main.x224.outcome, main.x224.selected ?? main.x224.failure?.name ?? main.x224.detail, main.x224.ms);
     if (depth === 'negotiate') {
       main.conn?.destroy();
       return obs;

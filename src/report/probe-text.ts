@@ -11,9 +11,9 @@ export function renderProbe(obs: Observation, opts: { color?: boolean } = {}): s
   const table = (head?: string[]) =>
     new Table({
       head: head ?? [],
-      style: { head: [], border: [], compact: true },
+      style: { head: [], border: [] },
       wordWrap: true,
-      colWidths: head?.length === 2 ? [24, 76] : undefined,
+      ...(head?.length === 2 ? { colWidths: [24, 76] } : {}),
     });
   const kv = (title: string, rows: [string, unknown][]) => {
     const t = table();

@@ -165,10 +165,10 @@ export async function searchPmtu(send: (size: number, timeoutMs: number) => Prom
     tokensAt = now();
   };
 
-  /** One size, retried while lost (up to `attempts`). */
-  const probe = async (size: number): Promise<ProbeOutcome> => {
+  /** One size, retried while lost (up to `attempts`, or `maxAttempts` when given). */
+  const probe = async (size: number, maxAttempts = p.attempts): Promise<ProbeOutcome> => {
     let last: ProbeOutcome | undefined;
-    for (let attempt = 1; attempt <= p.attempts; attempt++) {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (p.signal?.aborted) throw new Budget('aborted');
       if (probes.length >= p.maxProbes) throw new Budget(`probe budget of ${p.maxProbes} used up`);
       if (now() >= p.deadlineAt) throw new Budget('deadline reached');
@@ -224,9 +224,10 @@ export async function searchPmtu(send: (size: number, timeoutMs: number) => Prom
   try {
     // 1. Something that passes: BASE_PLPMTU (also measures the RTT), then smaller sizes.
     const starts = [Math.min(p.base, p.top), ...floors(p.family).filter((s) => s < Math.min(p.base, p.top))];
-    for (const s of starts) {
+    for (const [i, s] of starts.entries()) {
       if (hi !== undefined && s >= hi) continue;
-      const r = await probe(s);
+      // the smaller fallbacks only tell "black hole below BASE" from "nothing answers": two tries each do
+      const r = await probe(s, i === 0 ? p.attempts : Math.min(2, p.attempts));
       if (r.result === 'ok') {
         lo = s;
         break;

@@ -1,5 +1,15 @@
 import type net from 'node:net';
-import { decodeConnectionConfirm, encodeConnectionRequest, failureName, negResponseFlags, protocolMask, selectedProtocolName } from '../../codec/x224.js';
+import { decodeDisconnectProviderUltimatum, isDisconnectProviderUltimatum } from '../../codec/mcs.js';
+import {
+  decodeConnectionConfirm,
+  decodeX224Disconnect,
+  encodeConnectionRequest,
+  failureName,
+  isX224Disconnect,
+  negResponseFlags,
+  protocolMask,
+  selectedProtocolName,
+} from '../../codec/x224.js';
 import type { ProtocolName, TcpObservation, X224Observation } from '../../observation/types.js';
 import { Conn, tpktFrame } from '../../transport/conn.js';
 import { connectTcp, type TcpConnectResult } from '../../transport/tcp.js';
@@ -50,6 +60,18 @@ export async function negotiate(
   switch (r.kind) {
     case 'data': {
       try {
+        // A refusal can also come as an X.224 Disconnect Request or an MCS Disconnect Provider Ultimatum (xrdp
+        // answers an RDSAAD request with a DPUM and closes): a close with a reason, not a malformed Confirm.
+        if (isX224Disconnect(r.bytes)) {
+          x224.outcome = 'closed';
+          x224.detail = `X.224 Disconnect Request (${decodeX224Disconnect(r.bytes).reason.name}) instead of a Connection Confirm`;
+          break;
+        }
+        if (isDisconnectProviderUltimatum(r.bytes)) {
+          x224.outcome = 'closed';
+          x224.detail = `MCS Disconnect Provider Ultimatum (${decodeDisconnectProviderUltimatum(r.bytes).reason.name}) instead of a Connection Confirm`;
+          break;
+        }
         const cc = decodeConnectionConfirm(r.bytes);
         x224.sourceRef = cc.sourceRef;
         if (cc.neg.kind === 'response') {

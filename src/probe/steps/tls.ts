@@ -88,5 +88,5 @@ export async function tlsVersions(ctx: StepContext, requested: ProtocolName[]): 
       }),
     ),
   );
-  return out;
+  return Object.fromEntries(TLS_VERSIONS.filter((v) => out[v]).map((v) => [v, out[v]]));
 }

@@ -685,7 +685,7 @@ function decodeX509Chain(r: Reader, temporary: boolean): ServerCertificate {
     if (len > r.remaining) r.fail(`X509 chain.cert[${i}].cbCert`, `${len} bytes announced, ${r.remaining} left`);
     ders.push(r.bytes(len, `X509 chain.cert[${i}].abCert`));
   }
-  // the Padding (8 + 4 * NumCertBlobs bytes) that follows is not checked: only its presence matters to nobody
+  // the trailing Padding (8 + 4 * NumCertBlobs bytes, MS-RDPELE 2.2.1.4.2) carries nothing and is not checked
   const out: Extract<ServerCertificate, { type: 'x509' }> = {
     type: 'x509',
     version: CERT_CHAIN_VERSION_2,

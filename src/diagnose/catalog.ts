@@ -631,6 +631,7 @@ export const CAUSES: readonly Cause[] = [
       'TLS session straight after the NTLM AUTHENTICATE without an errorCode (FreeRDP-based servers, measured) or ' +
       'answer with a TLS alert (Windows 2008 R2).',
     tellApart: 'credssp.auth.errorCode (NTSTATUS) or credssp.auth.outcome = closed/alert right after AUTHENTICATE',
+    nextProbe: 'rdprobe probe {target} --user <DOMAIN\\user>',
     fixes: [
       { place: 'windows-client', text: 'Check the user name format: `DOMAIN\\user` or `user@domain.tld`, `.\\user` for a local account, `AzureAD\\user@domain.tld` for Entra ID-joined targets; clear saved credentials (Credential Manager → Windows Credentials → TERMSRV/{host}).' },
       { place: 'windows-server', text: 'Check the account in AD/local users (locked, disabled, expired, password change required) and that it may log on through RDP: member of "Remote Desktop Users" and GPO "Computer Configuration\\Windows Settings\\Security Settings\\Local Policies\\User Rights Assignment\\Allow log on through Remote Desktop Services". The Security log (event 4625) gives the sub-status.' },
@@ -721,9 +722,9 @@ export const CAUSES: readonly Cause[] = [
     id: 'udp-blocked',
     category: 'udp-transport',
     title: 'UDP to the RDP port is dropped while TCP works',
-    short: 'UDP 3389 dropped',
+    short: 'UDP transport dropped',
     clientErrors: [
-      { ...E.pair904, note: 'inferred (brief and community reports); normally mstsc falls back to TCP silently after a UDP handshake timeout' },
+      { ...E.pair904, note: 'inferred from community reports; normally mstsc falls back to TCP silently after a UDP handshake timeout' },
     ],
     explanation:
       'The server offers the UDP transport (multitransport) but the MS-RDPEUDP SYN got no answer: UDP to the port ' +
@@ -731,6 +732,7 @@ export const CAUSES: readonly Cause[] = [
       'logs "UDP Handshake Timeout"), but UDP that works partly (NAT timeouts, dropped large datagrams) can make ' +
       'sessions drop with 0x904/0x7. Only mstsc uses RDP-UDP against a plain host; macOS and FreeRDP clients do not.',
     tellApart: 'udp.outcome = silent while tcp.outcome = open (and mcs.multitransport offers UDP)',
+    nextProbe: 'rdprobe probe {target} --udp',
     fixes: [
       { place: 'network', text: 'Allow UDP {port} between client and server in both directions (stateful), on firewalls, NSGs and NAT port forwards.' },
       { place: 'windows-server', text: 'Allow UDP in Windows Firewall: `Enable-NetFirewallRule -DisplayGroup "Remote Desktop"` (includes the UDP rule) or `netsh advfirewall firewall add rule name="RDP UDP {port}" dir=in action=allow protocol=UDP localport={port}`.' },

@@ -102,12 +102,12 @@ export const SOURCES = {
     url: 'https://github.com/Devolutions/IronRDP/issues/1469',
   },
   'lab-notes': {
-    title: 'rdprobe LAB-NOTES (measured: FreeRDP server closes after a bad AUTHENTICATE; black-hole signature)',
-    url: 'LAB-NOTES.md',
+    title: 'rdprobe lab notes (measured: FreeRDP server closes after a bad AUTHENTICATE; black-hole signature; xrdp backlog 2)',
+    url: 'src/diagnose/sources.md',
   },
   'protocol-notes': {
-    title: 'rdprobe PROTOCOL-NOTES §2.3 / §2.5 / §5.5 (our inferences, marked [inference])',
-    url: 'PROTOCOL-NOTES.md',
+    title: 'rdprobe research notes §2.3 / §2.5 / §5.5 (our inferences, summarised in sources.md)',
+    url: 'src/diagnose/sources.md',
   },
 } as const satisfies Record<string, Source>;
 

@@ -20,7 +20,7 @@ import {
   type CodeRow,
 } from './codes.js';
 import { predictNegotiation } from './negotiation.js';
-import { describeOffer, PROFILE_NAMES, resolveProfile, type ClientProfile, type ProfileName, type RequireMode } from './profiles.js';
+import { offerText, PROFILE_NAMES, resolveProfile, type ClientProfile, type ProfileName, type RequireMode } from './profiles.js';
 import { RULES, type FixVars, type Hit, type RuleContext } from './rules/index.js';
 import type { CodeMeaning, Confidence, Diagnosis, Explanation, Finding, Fix, Severity, Verdict } from './types.js';
 
@@ -65,9 +65,6 @@ function toFinding(hit: Hit, vars: FixVars): Finding {
   const fixes: Fix[] = [...(hit.extraFixes ?? []), ...c.fixes].map((f) => ({ ...f, text: fillTemplate(f.text, vars) }));
   // The secure fix comes first; workarounds last (stable within each group).
   fixes.sort((a, b) => Number(!!a.workaround) - Number(!!b.workaround));
-  if (vars.mtu === undefined && fixes.some((f) => f.text.includes('<N>'))) {
-    fixes.push({ place: 'network', text: `Measure <N> first: \`rdprobe probe ${vars.target} --pmtu\` reports the path MTU (and <MSS> = <N> − ${vars.ipver === 'ipv6' ? 60 : 40}).` });
-  }
   const f: Finding = {
     id: c.id,
     title: c.title,
@@ -138,8 +135,8 @@ function verdictFor(obs: Observation, profile: ClientProfile, findings: Finding[
           ? 'the probe did not negotiate'
           : 'the observation has no TCP result'
         : nego.status === 'no-negotiation'
-          ? `the ${describeOffer({ offer: nego.offered, rdp: profile.rdp })} connection got no answer (${nego.noAnswer})`
-          : `the observation does not show how the server answers ${describeOffer({ offer: nego.offered, rdp: profile.rdp })}`;
+          ? `the ${offerText(nego.offered)} connection got no answer (${nego.noAnswer})`
+          : `the observation does not show how the server answers ${offerText(nego.offered)}`;
     return {
       healthy: false,
       status: 'inconclusive',
@@ -210,6 +207,9 @@ function meaning(row: CodeRow): CodeMeaning {
 
 export { CodeInputError };
 
+/** The default probe covers DNS, TCP, negotiation, enumeration, TLS (+ versions), CredSSP and MCS. */
+const DEFAULT_PROBE = 'rdprobe diagnose {target}';
+
 /**
  * What a client error code means, which causes in the catalogue produce it, and which observation tells each apart.
  * Throws CodeInputError for input that is not a code or a code not in the tables.
@@ -238,10 +238,10 @@ export function explainCode(code: string, extended?: string): Explanation {
   }
   const hex = hexCode(row.value);
   const extHex = ext ? hexCode(ext.value) : undefined;
-  const causes: Explanation['causes'] = [];
-  for (const c of CAUSES) {
+  const ranked: { item: Explanation['causes'][number]; exact: boolean; index: number; order: number }[] = [];
+  CAUSES.forEach((c, order) => {
     const refs = c.clientErrors.filter((ce) => ce.code === hex && (extHex === undefined || ce.extended === undefined || ce.extended === extHex));
-    if (refs.length === 0) continue;
+    if (refs.length === 0) return;
     const ce = refs.find((r) => r.extended === extHex) ?? refs[0];
     const item: Explanation['causes'][number] = {
       id: c.id,
@@ -252,9 +252,12 @@ export function explainCode(code: string, extended?: string): Explanation {
     };
     if (ce.note) item.mappingNote = ce.note;
     if (c.freerdp) item.freerdp = c.freerdp;
-    if (c.nextProbe) item.nextProbe = fillTemplate(c.nextProbe, { target: 'HOST' });
-    causes.push(item);
-  }
+    item.nextProbe = fillTemplate(c.nextProbe ?? DEFAULT_PROBE, { target: 'HOST' });
+    ranked.push({ item, exact: extHex !== undefined && ce.extended === extHex, index: c.clientErrors.indexOf(ce), order });
+  });
+  // Causes whose mapping names this exact pair first, then those for which this code is the most likely symptom.
+  ranked.sort((a, b) => Number(b.exact) - Number(a.exact) || a.index - b.index || a.order - b.order);
+  const causes = ranked.map((r) => r.item);
   // The SSL_ERR_* family: each code comes from a TSRequest errorCode (NTSTATUS) by name.
   const statuses = NTSTATUS_TO_CLIENT.filter((s) => s.code === row.value);
   if (statuses.length && !causes.some((c) => c.id === 'credssp-logon-failure')) {
@@ -267,12 +270,11 @@ export function explainCode(code: string, extended?: string): Explanation {
       mappingNote: `from the CredSSP errorCode ${statuses.map((s) => s.name).join(' / ')} (pairing inferred from the names)`,
       tellApart: c.tellApart,
       freerdp: statuses[0].freerdp,
-      nextProbe: 'rdprobe probe HOST --user <DOMAIN\\user>',
+      nextProbe: fillTemplate(c.nextProbe ?? DEFAULT_PROBE, { target: 'HOST' }),
     });
   } else if (statuses.length) {
     const item = causes.find((c) => c.id === 'credssp-logon-failure')!;
     item.mappingNote = `from the CredSSP errorCode ${statuses.map((s) => s.name).join(' / ')} (pairing inferred from the names)`;
-    item.nextProbe = 'rdprobe probe HOST --user <DOMAIN\\user>';
   }
   const out: Explanation = { input: { code }, readAs, code: meaning(row), causes };
   if (extended !== undefined) out.input.extended = extended;

@@ -137,6 +137,13 @@ export function singleAnswer(obs: Observation, p: ProtocolName): Answer {
       evidence: [{ field: 'x224.selected', value: x.selected, note: `selected from the probe's offer ${x.requested.join('|') || 'RDP'}` }],
     };
   }
+  // HYBRID_EX is CredSSP plus the Early User Authorization Result (MS-RDPBCGR 2.2.1.1.1): a server selecting it does CredSSP.
+  if (x && x.outcome === 'selected' && x.selected === 'HYBRID_EX' && p === 'HYBRID') {
+    return {
+      kind: 'selected', protocol: 'HYBRID', basis: 'implied',
+      evidence: [{ field: 'x224.selected', value: x.selected, note: 'a server that selects HYBRID_EX speaks CredSSP (HYBRID)' }],
+    };
+  }
   return { kind: 'unknown', evidence: [] };
 }
 

@@ -162,7 +162,13 @@ export function resolveProfile(name: ProfileName = 'mstsc', require?: RequireMod
   return narrowed;
 }
 
+/** The profile's offer for humans: "HYBRID_EX|HYBRID|SSL (falls back to RDP)", or "RDP" for requestedProtocols 0. */
 export function describeOffer(p: Pick<ClientProfile, 'offer' | 'rdp'>): string {
-  const parts = [...(p.rdp ? ['RDP'] : []), ...[...p.offer].reverse()];
-  return parts.join('|') || 'nothing';
+  if (p.offer.length === 0) return p.rdp ? 'RDP' : 'nothing';
+  return `${[...p.offer].reverse().join('|')}${p.rdp ? ' (falls back to RDP)' : ''}`;
+}
+
+/** An X.224 offer as a list: "SSL|HYBRID", or "RDP" for requestedProtocols 0. */
+export function offerText(offer: readonly string[]): string {
+  return offer.length ? [...offer].reverse().join('|') : 'RDP';
 }

@@ -6,7 +6,7 @@
 import type { Diagnosis, Explanation, Finding, Fix, FixPlace } from '../diagnose/types.js';
 
 const PLACE_LABEL: Record<FixPlace, string> = {
-  'windows-server': 'on the server (Windows; xrdp where noted)',
+  'windows-server': 'on the Windows server',
   'windows-client': 'on the Windows client',
   'linux-macos-client': 'on the Linux/macOS client',
   network: 'in the network',

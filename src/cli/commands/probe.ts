@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { PROFILE_NAMES, REQUIRE_MODES } from '../../diagnose/index.js';
 import type { Observation } from '../../observation/types.js';
 import { runProbe, type Depth, type ProbeOptions } from '../../probe/run-probe.js';
 import { parseHostPort } from '../../probe/target.js';
@@ -104,8 +105,11 @@ export function register(program: Command): void {
       .argument('<targets...>', 'HOST, HOST:PORT, [IPv6]:PORT'),
   )
     .option('--diagnose', 'also diagnose (same as `rdprobe diagnose`)')
-    .action(async (targets: string[], o: ProbeCliOptions & { diagnose?: boolean }) => {
+    .addOption(new Option('--client <profile>', 'with --diagnose: judge for this client profile').choices([...PROFILE_NAMES]))
+    .addOption(new Option('--require <layer>', 'with --diagnose: the client insists on this security layer only').choices([...REQUIRE_MODES]))
+    .action(async (targets: string[], o: ProbeCliOptions & { diagnose?: boolean; client?: string; require?: string }) => {
       validateTargets(targets);
+      if ((o.client || o.require) && !o.diagnose) throw new UsageError('--client and --require go with --diagnose (or use `rdprobe diagnose`)');
       if (o.diagnose) {
         const { runDiagnose } = await import('./diagnose.js');
         await runDiagnose(targets, o as never);

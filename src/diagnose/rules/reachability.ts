@@ -113,7 +113,7 @@ export const stabilityRule: Rule = ({ obs }) => {
       `${s.lost} of ${s.samples} TCP handshakes lost (${lossPct} %), rtt min/avg/max ${s.rttMs.min}/${s.rttMs.avg}/${s.rttMs.max} ms, ` +
       `jitter ${s.rttMs.jitter} ms`,
     confidence,
-    confidenceWhy: `${s.samples} samples${confidence === 'high' ? '' : '; more samples make loss and jitter figures reliable'}`,
+    confidenceWhy: `measured over ${s.samples} repeated TCP handshakes to the RDP port${confidence === 'high' ? '' : '; more samples make the loss and jitter figures reliable'}`,
     evidence: [
       ev('stability.samples', s.samples),
       ev('stability.lost', s.lost),

@@ -4,7 +4,7 @@
  */
 import type { CauseId } from '../catalog.js';
 import type { AnswerBasis } from '../negotiation.js';
-import { describeOffer } from '../profiles.js';
+import { describeOffer, offerText } from '../profiles.js';
 import type { Confidence } from '../types.js';
 import { ev, type Hit, type Rule, type RuleContext } from './context.js';
 
@@ -29,7 +29,7 @@ function requirement(ctx: RuleContext): string {
 
 export const negotiationRule: Rule = (ctx) => {
   const { nego, profile } = ctx;
-  const offer = describeOffer({ offer: nego.offered, rdp: profile.rdp });
+  const offer = offerText(nego.offered);
   const { confidence, why } = confidenceOf(nego.basis);
   const evidence = [ev('profile.offer', describeOffer(profile), profile.description), ...nego.evidence];
 

@@ -2,7 +2,6 @@
  * TLS (MS-RDPBCGR 5.4.5.1): versions in common, handshake failures, the PMTU black-hole stall, the certificate.
  * Only for profiles whose negotiation leads to TLS (or when the negotiation outcome for the profile is unknown).
  */
-import { isIP } from 'node:net';
 import { TLS_VERSIONS, type CertificateInfo, type TlsVersionName } from '../../observation/types.js';
 import { ev, reachesTls, type Hit, type Rule, type RuleContext } from './context.js';
 
@@ -202,6 +201,11 @@ export const pmtuRule: Rule = (ctx) => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Certificate
+
+/** IPv4 dotted quad or anything with a colon (host names never contain one): enough to pick SAN entry types. */
+function isIP(s: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || s.includes(':');
+}
 
 function certNames(c: CertificateInfo): { dns: string[]; ips: string[] } {
   const dns: string[] = [];

@@ -1,0 +1,209 @@
+/**
+ * `rdprobe path HOST`: the network path to an RDP host — path MTU with DF-flagged probes (black holes included),
+ * optionally the MS-RDPEUDP transport (--udp), and, when a black hole shows, its confirmation on the RDP connection
+ * itself by clamping the MSS.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { PmtuObservation, UdpObservation } from '../../observation/types.js';
+import { confirmBlackhole, x224TlsHandshake, type MssAttempt } from '../../probe/blackhole.js';
+import { parseHostPort } from '../../probe/target.js';
+import { resolveTarget } from '../../transport/dns.js';
+import { measurePmtu, type PmtuMethod, type PmtuProbe } from '../../transport/pmtu.js';
+import { probeRdpeudp } from '../../transport/udp.js';
+import { intOption, UsageError } from '../util.js';
+
+interface PathCliOptions {
+  port?: number;
+  json?: boolean;
+  max?: number;
+  udp?: boolean;
+  method: PmtuMethod;
+  confirm?: boolean;
+  timeout: number;
+  attempts: number;
+  precision: number;
+  stall: number;
+  ipv4?: boolean;
+  ipv6?: boolean;
+}
+
+export interface PathReport {
+  target: string;
+  host: string;
+  address?: string;
+  port: number;
+  dns?: { outcome: string; code?: string; ms: number };
+  pmtu?: PmtuObservation;
+  udp?: UdpObservation;
+  /** MSS-clamp handshakes, in order (when the confirmation ran). */
+  mssAttempts?: MssAttempt[];
+  notes: string[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('path')
+    .description('path MTU to an RDP host with DF-flagged probes (finds PMTU black holes), MSS-clamp confirmation, RDP-UDP reachability')
+    .argument('<host>', 'HOST, HOST:PORT or [IPv6]:PORT')
+    .option('-p, --port <port>', 'RDP port (TCP for the MSS check, UDP for --udp and UDP probes)', intOption('--port', 1, 65535))
+    .option('--json', 'print the result as JSON')
+    .option('--max <bytes>', 'largest packet to try (default: the outgoing interface MTU)', intOption('--max', 68, 65575))
+    .option('--udp', 'also send one MS-RDPEUDP SYN (1232 bytes) to the UDP port and report the answer')
+    .addOption(new Option('--method <method>', 'how to send DF probes').choices(['auto', 'icmp', 'udp', 'ping']).default('auto'))
+    .option('--confirm', 'always run the MSS-clamp handshake check (default: only when a black hole is found)')
+    .option('--no-confirm', 'never run the MSS-clamp handshake check')
+    .option('--timeout <ms>', 'longest wait for one probe (the timer adapts to the RTT below it)', intOption('--timeout', 50, 10_000), 1000)
+    .option('--attempts <n>', 'tries per size before it counts as lost', intOption('--attempts', 1, 10), 3)
+    .option('--precision <bytes>', 'stop a black-hole search when the bounds are this close', intOption('--precision', 1, 512), 1)
+    .option('--stall <ms>', 'TLS stall deadline of each MSS-clamp handshake', intOption('--stall', 500, 60_000), 3000)
+    .option('-4, --ipv4', 'IPv4 only')
+    .option('-6, --ipv6', 'IPv6 only')
+    .action(async (target: string, o: PathCliOptions) => {
+      if (o.ipv4 && o.ipv6) throw new UsageError('-4 and -6 exclude each other');
+      let hp;
+      try {
+        hp = parseHostPort(target);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const report = await runPath(target, hp.host, o.port ?? hp.port ?? 3389, o, !o.json);
+      if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(`${renderPath(report)}\n`);
+    });
+}
+
+async function runPath(target: string, host: string, port: number, o: PathCliOptions, progress: boolean): Promise<PathReport> {
+  const report: PathReport = { target, host, port, notes: [] };
+  const say = (s: string) => {
+    if (progress && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${s}`);
+  };
+  const dns = await resolveTarget(host, { timeoutMs: 5000, family: o.ipv4 ? 4 : o.ipv6 ? 6 : 0 });
+  if (dns.outcome !== 'skipped') report.dns = { outcome: dns.outcome, code: dns.code, ms: dns.ms };
+  const address = dns.addresses[0]?.address;
+  if (!address) {
+    report.notes.push(`${host} does not resolve (${dns.outcome}${dns.code ? `, ${dns.code}` : ''})`);
+    return report;
+  }
+  report.address = address;
+
+  const pmtu = await measurePmtu(address, {
+    method: o.method,
+    port,
+    max: o.max,
+    timeoutMs: o.timeout,
+    attempts: o.attempts,
+    precision: o.precision,
+    onProbe: (p: PmtuProbe, m: string) => say(`${m}: ${probeText(p)}`),
+  });
+  say('');
+  report.pmtu = pmtu;
+
+  const wantConfirm = o.confirm === true || (o.confirm !== false && pmtu.outcome === 'black-hole');
+  if (wantConfirm) {
+    const attempts: MssAttempt[] = [];
+    try {
+      const defaultMss = (pmtu.localMtu ?? 1500) - (address.includes(':') ? 60 : 40);
+      // Once a clamped handshake completed, a stall is anything 10× slower than it (at least 1 s, at most --stall).
+      let stall = o.stall;
+      pmtu.mssClamp = await confirmBlackhole(x224TlsHandshake(address, port, { stallMs: () => stall }), {
+        defaultMss,
+        onAttempt: (a) => {
+          attempts.push(a);
+          if (a.mss !== undefined && !a.stalled && !a.error) stall = Math.min(o.stall, Math.max(1000, Math.round(10 * a.ms)));
+          say(`MSS ${a.mss ?? 'default'}: ${a.stalled ? 'stalled' : 'ok'} (${a.bytesReceived} bytes)`);
+        },
+      });
+      const c = pmtu.mssClamp;
+      if (c.defaultStalled && c.clampedOk && c.bound && pmtu.outcome === 'black-hole') {
+        // The handshake measured the server→client direction; keep the smaller of the two answers.
+        const fromMss = c.bound.passes + (address.includes(':') ? 60 : 40);
+        if (pmtu.recommendedMtu === undefined || fromMss < pmtu.recommendedMtu) {
+          pmtu.recommendedMtu = fromMss;
+          pmtu.recommendedMss = c.bound.passes;
+        }
+      }
+    } catch (e) {
+      report.notes.push(`MSS-clamp check not possible: ${(e as Error).message}`);
+    }
+    say('');
+    report.mssAttempts = attempts;
+  }
+
+  if (o.udp) report.udp = await probeRdpeudp(address, port, { timeoutMs: 1000, attempts: 3 });
+  return report;
+}
+
+function probeText(p: PmtuProbe): string {
+  let s = `${p.size} ${p.result}`;
+  if (p.mtu !== undefined) s += ` mtu ${p.mtu}`;
+  if (p.from) s += ` from ${p.from}`;
+  if (p.ms !== undefined && p.result === 'ok') s += ` ${p.ms < 1 ? p.ms.toFixed(2) : Math.round(p.ms)} ms`;
+  return s;
+}
+
+/** Collapse consecutive identical probes ("1500 lost ×3"). */
+function probeList(probes: PmtuProbe[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < probes.length; ) {
+    let j = i + 1;
+    while (j < probes.length && probes[j].size === probes[i].size && probes[j].result === probes[i].result && probes[i].result !== 'ok') j++;
+    out.push(`${probeText(probes[i])}${j - i > 1 ? ` ×${j - i}` : ''}`);
+    i = j;
+  }
+  return out;
+}
+
+export function renderPath(r: PathReport): string {
+  const lines: string[] = [];
+  const p = r.pmtu;
+  lines.push(`rdprobe path ${r.target}${r.address && r.address !== r.host ? ` (${r.address})` : ''}${p?.interface ? `, via ${p.interface}${p.localMtu ? ` (MTU ${p.localMtu})` : ''}` : ''}`);
+  const row = (k: string, v: string) => lines.push(`  ${k.padEnd(11)}${v}`);
+  if (p) {
+    row('method', p.method ?? '-');
+    const list = probeList(p.probes);
+    if (list.length === 0) row('probes', 'none sent');
+    for (let i = 0; i < list.length; i += 6) row(i === 0 ? 'probes' : '', `${i === 0 ? `${p.probes.length}: ` : ''}${list.slice(i, i + 6).join(' · ')}`);
+    switch (p.outcome) {
+      case 'measured':
+        row('path MTU', `${p.pathMtu}${p.reportingRouter ? ` (ICMP frag-needed from ${p.reportingRouter})` : ''}`);
+        break;
+      case 'black-hole':
+        row('path MTU', `${p.pathMtu} — PMTU BLACK HOLE: ${p.bounds ? `${p.bounds.passes} passes, ${p.bounds.lost} is lost without ICMP` : 'large DF packets vanish without ICMP'}`);
+        break;
+      case 'unprivileged':
+        row('path MTU', 'not measured: unprivileged');
+        break;
+      default:
+        row('path MTU', `not measured: ${p.outcome}`);
+    }
+    if (p.detail) row('detail', p.detail);
+    if (p.mssClamp) {
+      const c = p.mssClamp;
+      if (!c.defaultStalled) row('TLS check', 'the TLS handshake completes at the default MSS: no server→client black hole on this connection');
+      else if (c.clampedOk && c.bound) {
+        row('TLS check', `stalls at the default MSS, completes with MSS ${c.bound.passes} (stalls at ${c.bound.stalls}): server→client black hole confirmed`);
+      } else row('TLS check', `stalls at the default MSS and still at MSS ${c.clampedMss ?? '?'}: not explained by the path MTU`);
+    }
+    if ((p.outcome === 'measured' || p.outcome === 'black-hole') && p.recommendedMtu !== undefined && p.localMtu !== undefined && p.recommendedMtu < p.localMtu) {
+      row('advice', `client MTU ${p.recommendedMtu}, MSS clamp ${p.recommendedMss}`);
+      row('', `Windows client: netsh interface ipv4 set subinterface "<interface>" mtu=${p.recommendedMtu} store=persistent`);
+      row('', `Linux client: ip link set dev ${p.interface ?? '<interface>'} mtu ${p.recommendedMtu}; macOS: networksetup -setMTU <service> ${p.recommendedMtu}`);
+      row('', `network: clamp TCP MSS to ${p.recommendedMss} on the tunnel/VPN (e.g. nft: tcp flags syn tcp option maxseg size set ${p.recommendedMss}), or let ICMP frag-needed through`);
+    }
+  }
+  if (r.udp) {
+    const u = r.udp;
+    const what =
+      u.outcome === 'synack'
+        ? `SYN+ACK in ${u.ms} ms, version ${u.version === 0x101 ? '3 (0x101, RDPEUDP2)' : u.version}, server MTU ${u.serverMtu?.up}/${u.serverMtu?.down}`
+        : u.outcome === 'icmp-unreachable'
+          ? 'ICMP port unreachable: host up, no RDP-UDP listener'
+          : u.outcome === 'silent'
+            ? `no answer after ${u.attempts} SYN(s): UDP filtered or dropped`
+            : `${u.outcome}${u.detail ? `: ${u.detail}` : ''}`;
+    row(`UDP ${r.port}`, what);
+  }
+  for (const n of r.notes) row('note', n);
+  return lines.join('\n');
+}

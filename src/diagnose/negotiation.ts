@@ -90,8 +90,9 @@ function fromEnumeration(p: ProtocolName, r: ProtocolResult): Answer {
     case 'legacy':
       return { kind: 'legacy', basis: 'exact', evidence: ev };
     case 'no-answer':
+    case 'refused':
       if (r.detail) ev.push({ field: `${f}.detail`, value: r.detail });
-      return { kind: 'no-answer', outcome: r.detail ?? 'no-answer', basis: 'exact', evidence: ev };
+      return { kind: 'no-answer', outcome: r.detail ?? r.outcome, basis: 'exact', evidence: ev };
     default:
       return { kind: 'unknown', evidence: ev };
   }

@@ -129,17 +129,21 @@ export interface X224Observation {
   /** X.224 CC source reference (Windows and xrdp send 0x1234, FreeRDP 0). */
   sourceRef?: number;
   ms: number;
+  /** The server disconnected on purpose instead of confirming (outcome 'closed'). */
+  disconnect?: { kind: 'x224-disconnect-request' | 'mcs-disconnect-provider-ultimatum'; reason: Coded };
   /** Bytes received before the outcome (for closed/reset/malformed). */
   bytesReceived?: number;
   detail?: string;
 }
 
-export type ProtocolResultOutcome = 'accepted' | 'not-selected' | 'failure' | 'legacy' | 'no-answer' | 'error';
+export type ProtocolResultOutcome = 'accepted' | 'not-selected' | 'failure' | 'refused' | 'legacy' | 'no-answer' | 'error';
 export interface ProtocolResult {
   /**
    * accepted: selectedProtocol equals the one requested. not-selected: the server answered with a different
    * selectedProtocol (e.g. PROTOCOL_RDP to everything). failure: RDP_NEG_FAILURE. legacy: a CC without negotiation
-   * data (pre-Vista, or a server ignoring the request; nmap's "Unknown"). no-answer: closed/reset/timeout.
+   * data (pre-Vista, or a server ignoring the request; nmap's "Unknown"). refused: the server disconnected on
+   * purpose instead of answering (X.224 Disconnect Request or MCS Disconnect Provider Ultimatum; xrdp does this to
+   * an RDSAAD request). no-answer: closed/reset/timeout.
    */
   outcome: ProtocolResultOutcome;
   selected?: ProtocolName | string;

@@ -302,6 +302,9 @@ function toProtocolResult(p: ProtocolName, n: Negotiated): ProtocolResult {
       return { outcome: 'legacy', detail: x.detail, ...base };
     case 'malformed':
       return { outcome: 'error', detail: x.detail, ...base };
+    case 'closed':
+      if (x.disconnect) return { outcome: 'refused', detail: x.detail, ...base };
+      return { outcome: 'no-answer', detail: x.detail ?? x.outcome, ...base };
     default:
       return { outcome: 'no-answer', detail: x.detail ?? x.outcome, ...base };
   }

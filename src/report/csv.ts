@@ -7,7 +7,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { HostRecord, ScanSummary } from '../scan/summary.js';
-import { writeChunk } from './atomic-write.js';
+import { ChunkedSink } from './atomic-write.js';
 import type { ScanWriter } from './ndjson.js';
 
 type Cell = string | number | boolean | undefined | null;
@@ -89,16 +89,21 @@ export function csvRow(r: HostRecord): string {
 export class CsvWriter implements ScanWriter {
   private started = false;
 
-  constructor(private readonly out: Writable) {}
+  private readonly sink: ChunkedSink;
+
+  constructor(out: Writable) {
+    this.sink = new ChunkedSink(out);
+  }
 
   host(r: HostRecord): Promise<void> | undefined {
     const head = this.started ? '' : `${csvHeader()}\r\n`;
     this.started = true;
-    return writeChunk(this.out, `${head}${csvRow(r)}\r\n`);
+    return this.sink.push(`${head}${csvRow(r)}\r\n`);
   }
 
   async end(_summary: ScanSummary): Promise<void> {
-    if (!this.started) await writeChunk(this.out, `${csvHeader()}\r\n`);
+    if (!this.started) this.sink.push(`${csvHeader()}\r\n`);
+    await this.sink.flush();
     this.started = true;
   }
 }

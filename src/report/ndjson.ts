@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { HostRecord, ScanSummary } from '../scan/summary.js';
-import { writeChunk } from './atomic-write.js';
+import { ChunkedSink } from './atomic-write.js';
 
 export interface ScanWriter {
   host(r: HostRecord): Promise<void> | undefined;
@@ -13,13 +13,18 @@ export interface ScanWriter {
 }
 
 export class NdjsonWriter implements ScanWriter {
-  constructor(private readonly out: Writable) {}
+  private readonly sink: ChunkedSink;
+
+  constructor(out: Writable) {
+    this.sink = new ChunkedSink(out);
+  }
 
   host(r: HostRecord): Promise<void> | undefined {
-    return writeChunk(this.out, `${JSON.stringify(r)}\n`);
+    return this.sink.push(`${JSON.stringify(r)}\n`);
   }
 
   async end(summary: ScanSummary): Promise<void> {
-    await writeChunk(this.out, `${JSON.stringify(summary)}\n`);
+    this.sink.push(`${JSON.stringify(summary)}\n`);
+    await this.sink.flush();
   }
 }

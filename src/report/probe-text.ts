@@ -186,6 +186,8 @@ function protocolText(r: ProtocolResult): string {
       return `refused: ${r.failure?.name}`;
     case 'legacy':
       return 'unknown: legacy Confirm without negotiation data';
+    case 'refused':
+      return `refused without a code: ${r.detail}`;
     default:
       return `${r.outcome}${r.detail ? `: ${r.detail}` : ''}`;
   }

@@ -13,17 +13,21 @@ import type { Writable } from 'node:stream';
 import { SCHEMA_VERSION } from '../observation/types.js';
 import type { HostRecord, ScanSummary } from '../scan/summary.js';
 import { VERSION } from '../version.js';
-import { writeChunk } from './atomic-write.js';
+import { ChunkedSink } from './atomic-write.js';
 import type { ScanWriter } from './ndjson.js';
 
 export class JsonDocumentWriter implements ScanWriter {
   private started = false;
   private count = 0;
 
+  private readonly sink: ChunkedSink;
+
   constructor(
-    private readonly out: Writable,
+    out: Writable,
     private readonly scanInfo: Record<string, unknown> = {},
-  ) {}
+  ) {
+    this.sink = new ChunkedSink(out);
+  }
 
   private head(): string {
     this.started = true;
@@ -34,11 +38,12 @@ export class JsonDocumentWriter implements ScanWriter {
   host(r: HostRecord): Promise<void> | undefined {
     const pre = this.started ? '' : this.head();
     const sep = this.count++ ? ',\n' : '';
-    return writeChunk(this.out, `${pre}${sep}${JSON.stringify(r)}`);
+    return this.sink.push(`${pre}${sep}${JSON.stringify(r)}`);
   }
 
   async end(summary: ScanSummary): Promise<void> {
     const pre = this.started ? '' : this.head();
-    await writeChunk(this.out, `${pre}${this.count ? '\n' : ''}],"summary":${JSON.stringify(summary)}}\n`);
+    this.sink.push(`${pre}${this.count ? '\n' : ''}],"summary":${JSON.stringify(summary)}}\n`);
+    await this.sink.flush();
   }
 }

@@ -448,6 +448,8 @@ export interface LocalRoute {
   interfaceMtu?: number;
   /** The kernel's MTU for this destination (a cached PMTU when lower than the interface MTU). */
   routeMtu?: number;
+  /** Why no route was found (ENETUNREACH …). */
+  error?: string;
 }
 
 /** Which interface a packet to `address` leaves by, and its MTU. Nothing is sent. */
@@ -457,17 +459,24 @@ export async function localRoute(address: string, port = 9): Promise<LocalRoute>
   if (native.addon) {
     try {
       return native.addon.routeInfo(family, address, port);
-    } catch {
-      /* fall through to the portable way */
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code && /^E(NET|HOST)(UNREACH|DOWN)$|^EADDRNOTAVAIL$/.test(code)) return { error: code };
+      /* otherwise fall through to the portable way */
     }
   }
   const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   try {
+    let error: string | undefined;
     const local = await new Promise<string | undefined>((resolve) => {
-      sock.once('error', () => resolve(undefined));
-      sock.connect(port, address, () => resolve(sock.address().address));
+      const fail = (e?: NodeJS.ErrnoException) => {
+        error = e?.code ?? 'error';
+        resolve(undefined);
+      };
+      sock.once('error', fail);
+      sock.connect(port, address, ((err?: NodeJS.ErrnoException) => (err ? fail(err) : resolve(sock.address().address))) as () => void);
     });
-    if (!local) return {};
+    if (!local) return { error };
     const out: LocalRoute = { localAddress: local };
     for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
       if (addrs?.some((a) => a.address === local)) {
@@ -570,6 +579,9 @@ export async function measurePmtu(address: string, opts: PmtuOptions = {}): Prom
   const deadlineAt = started + (opts.deadlineMs ?? 30_000);
 
   const route = await localRoute(address, port);
+  if (route.error && /UNREACH|DOWN|EADDRNOTAVAIL/.test(route.error)) {
+    return { outcome: 'unreachable', probes: [], detail: `no route to ${address} (${route.error})` };
+  }
   const localMtu = route.interfaceMtu;
   const notes: string[] = [];
   if (route.routeMtu && localMtu && route.routeMtu < Math.min(localMtu, MAX_IP[family])) {
@@ -617,16 +629,18 @@ export async function measurePmtu(address: string, opts: PmtuOptions = {}): Prom
     if (res.reportingRouter) o.reportingRouter = res.reportingRouter;
     let pathMtu = res.pathMtu;
     const extra: string[] = [...notes, ...res.notes];
+    let capped = false;
     if (pathMtu !== undefined && res.topPassed) {
       if (localMtu !== undefined && pathMtu < localMtu && top === MAX_IP[family]) {
         extra.push(`${pathMtu} is the largest IPv${family} packet; the path MTU is the interface MTU`);
         pathMtu = localMtu;
       } else if (opts.max !== undefined && localMtu !== undefined && opts.max < localMtu) {
         extra.push(`at least ${pathMtu}: capped by --max (interface MTU ${localMtu})`);
+        capped = true;
       }
     }
-    if (pathMtu !== undefined) {
-      o.pathMtu = pathMtu;
+    if (pathMtu !== undefined) o.pathMtu = pathMtu;
+    if (pathMtu !== undefined && !capped) {
       o.recommendedMtu = Math.min(pathMtu, localMtu ?? pathMtu);
       o.recommendedMss = o.recommendedMtu - HEADERS[family];
     }

@@ -134,7 +134,7 @@ export async function probeRdpeudp(address: string, port: number, opts: RdpeudpP
         });
       });
 
-      socket.on('error', (e: NodeJS.ErrnoException) => {
+      const onError = (e: NodeJS.ErrnoException) => {
         switch (e.code) {
           case 'ECONNREFUSED':
             return finish({ outcome: 'icmp-unreachable', ms: ms(), attempts: sentCount, detail: 'ICMP port unreachable: host up, no UDP listener on this port' });
@@ -154,7 +154,8 @@ export async function probeRdpeudp(address: string, port: number, opts: RdpeudpP
           default:
             return finish({ outcome: 'error', ms: ms(), attempts: sentCount, detail: `${e.code ?? 'error'}: ${e.message}` });
         }
-      });
+      };
+      socket.on('error', onError);
 
       const attempt = async () => {
         if (done) return;
@@ -164,15 +165,20 @@ export async function probeRdpeudp(address: string, port: number, opts: RdpeudpP
         await paced(minGapMs);
         if (done) return;
         sentCount++;
-        socket.send(syn, (err) => {
-          if (err) socket.emit('error', err);
-        });
+        try {
+          socket.send(syn, (err) => {
+            if (err) onError(err as NodeJS.ErrnoException);
+          });
+        } catch (e) {
+          return onError(e as NodeJS.ErrnoException);
+        }
         timer = setTimeout(() => void attempt(), timeoutMs);
       };
 
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      socket.connect(port, address, () => void attempt());
+      // A failed connect (no route …) is passed to the callback, not emitted as 'error'.
+      socket.connect(port, address, ((err?: NodeJS.ErrnoException) => (err ? onError(err) : void attempt())) as () => void);
     });
   } finally {
     try {

@@ -120,6 +120,21 @@ describe('probe against hostile peers', () => {
     expect(obs.x224?.detail).toMatch(/RDP_NEG_RSP\.length/);
   });
 
+  it('an MCS Disconnect Provider Ultimatum instead of a Confirm (xrdp to RDSAAD) → closed with the reason; enumeration says refused', async () => {
+    // bytes xrdp 0.9.21 sent to an RDSAAD-only request in the lab: TPKT(9) + X.224 DT + DPUM rn-user-requested
+    peer = await fakePeer(async (s) => {
+      const cr = await readTpkt(s);
+      const requested = cr.readUInt32LE(cr.length - 4);
+      s.write(requested === 0x10 ? Buffer.from('0300000902f0802180', 'hex') : selectSsl);
+      s.end();
+    });
+    const obs = await runProbe(`127.0.0.1:${peer.port}`, { ...quick, enumerate: true, requested: ['RDSAAD'], tlsVersions: false, credssp: false, mcs: false });
+    expect(obs.x224?.outcome).toBe('closed');
+    expect(obs.x224?.disconnect).toEqual({ kind: 'mcs-disconnect-provider-ultimatum', reason: { value: 3, name: 'rn-user-requested' } });
+    expect(obs.protocols?.RDSAAD?.outcome).toBe('refused');
+    expect(obs.protocols?.SSL?.outcome).toBe('accepted');
+  });
+
   it('a TLS server that never finishes the handshake → tls stalled at the deadline, probe ends', async () => {
     peer = await fakePeer(async (s) => {
       await readTpkt(s);

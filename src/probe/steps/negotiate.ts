@@ -63,13 +63,17 @@ export async function negotiate(
         // A refusal can also come as an X.224 Disconnect Request or an MCS Disconnect Provider Ultimatum (xrdp
         // answers an RDSAAD request with a DPUM and closes): a close with a reason, not a malformed Confirm.
         if (isX224Disconnect(r.bytes)) {
+          const reason = decodeX224Disconnect(r.bytes).reason;
           x224.outcome = 'closed';
-          x224.detail = `X.224 Disconnect Request (${decodeX224Disconnect(r.bytes).reason.name}) instead of a Connection Confirm`;
+          x224.disconnect = { kind: 'x224-disconnect-request', reason };
+          x224.detail = `X.224 Disconnect Request (${reason.name}) instead of a Connection Confirm`;
           break;
         }
         if (isDisconnectProviderUltimatum(r.bytes)) {
+          const reason = decodeDisconnectProviderUltimatum(r.bytes).reason;
           x224.outcome = 'closed';
-          x224.detail = `MCS Disconnect Provider Ultimatum (${decodeDisconnectProviderUltimatum(r.bytes).reason.name}) instead of a Connection Confirm`;
+          x224.disconnect = { kind: 'mcs-disconnect-provider-ultimatum', reason };
+          x224.detail = `MCS Disconnect Provider Ultimatum (${reason.name}) instead of a Connection Confirm`;
           break;
         }
         const cc = decodeConnectionConfirm(r.bytes);

@@ -27,11 +27,12 @@ export async function runPathPhases(obs: Observation, ctx: StepContext, want: { 
     if (obs.tls?.outcome === 'stalled' && obs.x224?.outcome === 'selected' && usesTls(obs.x224.selected)) {
       const t2 = performance.now();
       try {
-        const clamp = await confirmBlackhole(rdpHandshake(ctx, obs), { signal: ctx.signal });
+        const ipOverhead = ctx.address.includes(':') ? 60 : 40;
+        const clamp = await confirmBlackhole(rdpHandshake(ctx, obs), { signal: ctx.signal, defaultMss: (obs.pmtu.localMtu ?? 1500) - ipOverhead });
         obs.pmtu.mssClamp = clamp;
         if (clamp.clampedOk && clamp.bound && obs.pmtu.recommendedMss === undefined) {
           obs.pmtu.recommendedMss = clamp.bound.passes;
-          obs.pmtu.recommendedMtu = clamp.bound.passes + (ctx.address.includes(':') ? 60 : 40);
+          obs.pmtu.recommendedMtu = clamp.bound.passes + ipOverhead;
         }
         mark(ctx, 'mss-clamp', t2, clamp.clampedOk ? 'confirmed' : 'not-confirmed', clamp.bound ? `passes ${clamp.bound.passes}, stalls ${clamp.bound.stalls}` : undefined);
       } catch (e) {

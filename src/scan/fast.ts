@@ -1,19 +1,23 @@
 /**
  * The lean TCP-reach prober for `scan --depth reach`.
  *
- * Why it exists (measured on loopback inside a network namespace, 2 vCPUs, 127.0.0.0/16, 256 in flight):
+ * Why it exists (measured on loopback inside a network namespace, 2 vCPUs, 127.0.0.0/16, 256 in flight, connect
+ * loops alone, no scan around them):
  *   - net.Socket per host (what transport/tcp.ts connectTcp does, and so runProbe):   ~25,000 hosts/s
- *   - libuv TCP handle per host, no stream machinery (this file):                     ~46,000–50,000 hosts/s
+ *   - libuv TCP handle per host, no stream machinery:                                 ~46,000–50,000 hosts/s
  *   - nmap -n -Pn -sT -p3389:                                                          ~40,000 hosts/s
  * A net.Socket is a full Duplex stream (buffers, state, event emitter); a reach probe needs a connect() and a
- * close(). So reach uses Node's own TCP handle binding (`process.binding('tcp_wrap')`, the object net.Socket wraps)
- * when it is present, and falls back to connectTcp otherwise (or when RDPROBE_NO_TCP_WRAP=1). Both produce exactly the
- * Observation runProbe produces for depth 'reach' (same fields, outcome classification from transport/tcp.ts).
+ * close(). So reach uses Node's own TCP handle binding (`process.binding('tcp_wrap')`, the object net.Socket wraps),
+ * and runs those connects in a worker thread: on loopback connect() performs the whole handshake inside the system
+ * call, and with the records, the diagnosis and the output on the main thread the two halves use two cores. Without
+ * the binding (or with RDPROBE_NO_TCP_WRAP=1, or if the worker cannot start) it falls back to connectTcp in-thread.
+ * Every engine produces exactly the Observation runProbe produces for depth 'reach' (same fields, outcome
+ * classification from transport/tcp.ts).
  *
  * `negotiate` and `full` scans use runProbe itself: its negotiate path does ~10,000 hosts/s here, far above what
  * the scan needs, and sharing the code guarantees `scan` and `probe` report the same thing.
  */
-import { getSystemErrorName } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import type { Observation, TcpObservation } from '../observation/types.js';
 import { SCHEMA_VERSION } from '../observation/types.js';
 import { DEFAULT_REQUESTED } from '../probe/run-probe.js';
@@ -35,8 +39,10 @@ export interface ReachOptions {
 
 export interface ReachProber {
   probe(t: ScanTarget, attemptTimeoutMs?: number): Promise<Observation>;
-  readonly impl: 'tcp_wrap' | 'net';
+  readonly impl: 'tcp_wrap-worker' | 'net';
   readonly inFlight: number;
+  /** Stop the connect worker (idle workers never keep the process alive; this just frees the thread). */
+  close(): Promise<void>;
 }
 
 interface TcpWrapBinding {
@@ -78,24 +84,106 @@ export function tcpWrap(): TcpWrapBinding | null {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-/** One connect in flight (tcp_wrap path). Kept in a FIFO: every connect has the same deadline length. */
-interface Pending {
+/**
+ * The connect engine that runs in the worker thread, as plain JavaScript (a worker started from source text runs
+ * the same under tsx, vitest and the compiled build). Requests arrive in batches
+ * `{ids, addrs, ports, v6, timeouts}`; results leave in batches `{ids, errs, ms}` once per event-loop turn (errs[i]
+ * is '' for an open port, else the errno name). Deadlines sit in one FIFO swept by one timer: no closure or timer
+ * per connection. A connection that completes is closed at once (FIN, like connectTcp's destroy()).
+ */
+const ENGINE = String.raw`
+'use strict';
+const { parentPort } = require('node:worker_threads');
+const { getSystemErrorName } = require('node:util');
+const { TCP, TCPConnectWrap, constants } = process.binding('tcp_wrap');
+const BATCH = Number(process.env.RDPROBE_REACH_BATCH) || 64;
+const fifo = [];
+let head = 0;
+let timer = null;
+let out = { ids: [], errs: [], ms: [] };
+let flushing = false;
+function errName(s) { try { return getSystemErrorName(s); } catch { return 'E' + (-s); } }
+function flush() {
+  flushing = false;
+  if (!out.ids.length) return;
+  parentPort.postMessage(out);
+  out = { ids: [], errs: [], ms: [] };
+}
+function report(p, err) {
+  if (p.done) return;
+  p.done = true;
+  p.handle.close();
+  out.ids.push(p.id);
+  out.errs.push(err);
+  out.ms.push(Math.round((performance.now() - p.started) * 10) / 10);
+  // small batches keep both threads busy at once (large ones make them take turns)
+  if (out.ids.length >= BATCH) flush();
+  else if (!flushing) { flushing = true; setImmediate(flush); }
+  while (head < fifo.length && fifo[head].done) head++;
+  if (head > 4096 && head * 2 > fifo.length) { fifo.splice(0, head); head = 0; }
+}
+function onComplete(status) { report(this.p, status === 0 ? '' : errName(status)); }
+function sweep() {
+  timer = null;
+  const now = performance.now();
+  while (head < fifo.length) {
+    const p = fifo[head];
+    if (!p.done && p.deadline > now) break;
+    head++;
+    // an error landing in the same turn as the deadline wins over it (as in transport/tcp.ts)
+    if (!p.done) setImmediate(() => report(p, 'ETIMEDOUT'));
+  }
+  arm();
+}
+function arm() {
+  while (head < fifo.length && fifo[head].done) head++;
+  if (timer || head >= fifo.length) return;
+  timer = setTimeout(sweep, Math.max(1, fifo[head].deadline - performance.now()));
+}
+parentPort.on('message', (m) => {
+  if (m.type === 'abort') {
+    const live = fifo.slice(head);
+    fifo.length = 0;
+    head = 0;
+    for (const p of live) report(p, 'ABORTED');
+    flush();
+    return;
+  }
+  for (let i = 0; i < m.ids.length; i++) {
+    const started = performance.now();
+    const p = { id: m.ids[i], handle: new TCP(constants.SOCKET), started, deadline: started + m.timeouts[i], done: false };
+    const req = new TCPConnectWrap();
+    req.oncomplete = onComplete;
+    req.p = p;
+    req.address = m.addrs[i];
+    req.port = m.ports[i];
+    const err = m.v6[i] ? p.handle.connect6(req, m.addrs[i], m.ports[i]) : p.handle.connect(req, m.addrs[i], m.ports[i]);
+    if (err) { report(p, errName(err)); continue; } // EMFILE/ENFILE, EADDRNOTAVAIL, EINVAL …
+    const last = fifo[fifo.length - 1];
+    if (last && last.deadline > p.deadline) {
+      let j = fifo.length;
+      while (j > head && fifo[j - 1].deadline > p.deadline) j--;
+      fifo.splice(j, 0, p);
+    } else fifo.push(p);
+  }
+  arm();
+});
+`;
+
+const BATCH = Number(process.env.RDPROBE_REACH_BATCH) || 64;
+
+interface MainPending {
   t: ScanTarget;
   address: string;
   started: number;
   startedAt: string;
-  deadline: number;
-  timeoutMs: number;
-  handle: TcpHandle;
-  done: boolean;
   resolve: (o: Observation) => void;
 }
 
 export function createReachProber(opts: ReachOptions): ReachProber {
-  const b = opts.portable ? null : tcpWrap();
   let count = 0;
 
-  // startedAt: one ISO string per millisecond is plenty (and a Date per host is measurable at 40k hosts/s)
+  // startedAt: one ISO string per millisecond is plenty (a Date per host is measurable at 40k hosts/s)
   let isoMs = 0;
   let iso = '';
   const nowIso = () => {
@@ -137,119 +225,107 @@ export function createReachProber(opts: ReachOptions): ReachProber {
     return observation(t, started, startedAt, tcp);
   };
 
-  // ---- tcp_wrap path: no per-connection closures or timers. Deadlines live in a FIFO swept by one timer.
-  const fifo: Pending[] = [];
-  let head = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // ---- the worker engine
+  let worker: Worker | undefined;
+  let broken = opts.portable === true || tcpWrap() === null;
+  const pending = new Map<number, MainPending>();
+  let nextId = 1;
+  let batch = { ids: [] as number[], addrs: [] as string[], ports: [] as number[], v6: [] as boolean[], timeouts: [] as number[] };
+  let posting = false;
 
-  const finish = (p: Pending, outcome: TcpObservation['outcome'], errno?: string, message?: string) => {
-    if (p.done) return;
-    p.done = true;
+  const settle = (id: number, err: string, ms: number) => {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
     count--;
-    // A plain close: FIN after a completed handshake, like connectTcp's destroy().
-    p.handle.close();
-    const tcp: TcpObservation = { outcome, ms: round1(performance.now() - p.started), address: p.address, port: p.t.port };
-    if (errno) tcp.errno = errno;
-    if (message) tcp.message = message;
+    if (pending.size === 0) worker?.unref();
+    const tcp: TcpObservation = { outcome: err === '' ? 'open' : err === 'ABORTED' ? 'error' : classifyConnectError(err), ms, address: p.address, port: p.t.port };
+    if (err) {
+      tcp.errno = err;
+      tcp.message =
+        err === 'ETIMEDOUT' ? `no answer to SYN within ${Math.round(ms)} ms` : err === 'ABORTED' ? 'probe aborted' : `connect ${err} ${p.address}:${p.t.port}`;
+    }
     p.resolve(observation(p.t, p.started, p.startedAt, tcp));
-    // completions arrive roughly in start order: drop finished entries from the front as they come
-    while (head < fifo.length && fifo[head].done) head++;
-    if (head > 4096 && head * 2 > fifo.length) {
-      fifo.splice(0, head);
-      head = 0;
+  };
+
+  const failAll = (why: string) => {
+    broken = true;
+    for (const [id, p] of [...pending]) {
+      pending.delete(id);
+      count--;
+      const tcp: TcpObservation = { outcome: 'error', ms: 0, address: p.address, port: p.t.port, errno: 'EWORKER', message: why };
+      const o = observation(p.t, p.started, p.startedAt, tcp);
+      o.errors.push({ phase: 'tcp', code: 'RDPROBE_INTERNAL', message: why });
+      p.resolve(o);
     }
   };
 
-  function onComplete(this: ConnectReq & { p: Pending }, status: number) {
-    const p = this.p;
-    if (status === 0) return finish(p, 'open');
-    const errno = safeErrName(status);
-    finish(p, classifyConnectError(errno), errno, `connect ${errno} ${p.address}:${p.t.port}`);
-  }
-
-  const sweep = () => {
-    timer = undefined;
-    const now = performance.now();
-    while (head < fifo.length) {
-      const p = fifo[head];
-      if (!p.done && p.deadline > now) break;
-      head++;
-      // Same rule as connectTcp: a socket error landing in the same tick as the deadline wins over it.
-      if (!p.done) setImmediate(() => finish(p, 'filtered', 'ETIMEDOUT', `no answer to SYN within ${p.timeoutMs} ms`));
+  const startWorker = (): Worker | undefined => {
+    if (worker || broken) return worker;
+    try {
+      worker = new Worker(ENGINE, { eval: true });
+    } catch (e) {
+      broken = true;
+      return undefined;
     }
-    arm();
-  };
-  const arm = () => {
-    while (head < fifo.length && fifo[head].done) head++;
-    if (timer || head >= fifo.length) return;
-    timer = setTimeout(sweep, Math.max(1, fifo[head].deadline - performance.now()));
-  };
-  opts.signal?.addEventListener(
-    'abort',
-    () => {
-      const live = fifo.slice(head);
-      fifo.length = 0;
-      head = 0;
-      for (const p of live) finish(p, 'error', 'ABORTED', 'probe aborted');
-    },
-    { once: true },
-  );
-
-  const viaHandle = (t: ScanTarget, timeoutMs: number): Promise<Observation> => {
-    const B = b!;
-    return new Promise((resolve) => {
-      const started = performance.now();
-      const p: Pending = {
-        t,
-        address: t.address ?? t.host,
-        started,
-        startedAt: nowIso(),
-        deadline: started + timeoutMs,
-        timeoutMs,
-        handle: new B.TCP(B.constants.SOCKET),
-        done: false,
-        resolve,
-      };
-      count++;
-      if (opts.signal?.aborted) return finish(p, 'error', 'ABORTED', 'probe aborted');
-      const req = new B.TCPConnectWrap() as ConnectReq & { p: Pending };
-      req.oncomplete = onComplete;
-      req.address = p.address;
-      req.port = t.port;
-      req.p = p;
-      const err = t.family === 6 || p.address.includes(':') ? p.handle.connect6(req, p.address, t.port) : p.handle.connect(req, p.address, t.port);
-      if (err) {
-        // Synchronous failure: EMFILE/ENFILE (no descriptor), EADDRNOTAVAIL, EINVAL …
-        const errno = safeErrName(err);
-        return finish(p, classifyConnectError(errno), errno, `connect ${errno} ${p.address}:${t.port}`);
-      }
-      // deadlines are non-decreasing only when every probe uses the same timeout; keep the FIFO sorted otherwise
-      const last = fifo[fifo.length - 1];
-      if (last && last.deadline > p.deadline) {
-        let i = fifo.length;
-        while (i > head && fifo[i - 1].deadline > p.deadline) i--;
-        fifo.splice(i, 0, p);
-      } else fifo.push(p);
-      arm();
+    worker.on('message', (m: { ids: number[]; errs: string[]; ms: number[] }) => {
+      for (let i = 0; i < m.ids.length; i++) settle(m.ids[i], m.errs[i], m.ms[i]);
     });
+    worker.on('error', (e) => failAll(`reach worker failed: ${e.message}`));
+    worker.on('exit', (code) => {
+      worker = undefined;
+      if (pending.size) failAll(`reach worker exited (${code})`);
+    });
+    worker.unref();
+    return worker;
   };
+
+  const post = () => {
+    posting = false;
+    if (!batch.ids.length || !worker) return;
+    worker.postMessage(batch);
+    batch = { ids: [], addrs: [], ports: [], v6: [], timeouts: [] };
+  };
+
+  opts.signal?.addEventListener('abort', () => worker?.postMessage({ type: 'abort' }), { once: true });
+
+  const viaWorker = (t: ScanTarget, timeoutMs: number): Promise<Observation> =>
+    new Promise((resolve) => {
+      const address = t.address ?? t.host;
+      const p: MainPending = { t, address, started: performance.now(), startedAt: nowIso(), resolve };
+      const id = nextId++;
+      pending.set(id, p);
+      count++;
+      if (opts.signal?.aborted) return settle(id, 'ABORTED', 0);
+      if (pending.size === 1) worker!.ref();
+      batch.ids.push(id);
+      batch.addrs.push(address);
+      batch.ports.push(t.port);
+      batch.v6.push(t.family === 6 || address.includes(':'));
+      batch.timeouts.push(timeoutMs);
+      // one message per event-loop turn, or per BATCH requests: small batches keep both threads busy at once
+      if (batch.ids.length >= BATCH) post();
+      else if (!posting) {
+        posting = true;
+        setImmediate(post);
+      }
+    });
 
   return {
-    impl: b ? 'tcp_wrap' : 'net',
+    get impl() {
+      return broken ? 'net' : 'tcp_wrap-worker';
+    },
     get inFlight() {
       return count;
     },
     probe(t, attemptTimeoutMs) {
       const timeoutMs = Math.max(1, Math.min(opts.connectTimeoutMs, attemptTimeoutMs ?? opts.timeoutMs, opts.timeoutMs));
-      return b ? viaHandle(t, timeoutMs) : viaNet(t, timeoutMs);
+      return startWorker() ? viaWorker(t, timeoutMs) : viaNet(t, timeoutMs);
+    },
+    async close() {
+      const w = worker;
+      worker = undefined;
+      if (w) await w.terminate();
     },
   };
-}
-
-function safeErrName(status: number): string {
-  try {
-    return getSystemErrorName(status);
-  } catch {
-    return `E${-status}`;
-  }
 }

@@ -47,7 +47,7 @@ export interface FdGovernorOptions {
   perProbe: number;
   limit?: number;
   openNow?: () => number | undefined;
-  /** Descriptors kept free for the process itself (output files, DNS, stdio). */
+  /** Descriptors kept free for the process itself (output files, DNS, stdio); default a quarter of the limit, 16..64. */
   reserve?: number;
   now?: () => number;
 }
@@ -75,7 +75,7 @@ export class FdGovernor {
     this.now = o.now ?? (() => performance.now());
     this.perProbe = Math.max(1, o.perProbe);
     const base = this.openNow() ?? 16;
-    const reserve = o.reserve ?? 64;
+    const reserve = o.reserve ?? Math.max(16, Math.min(64, Math.floor(this.limit / 4)));
     this.ceiling = Math.max(1, Math.floor((this.limit - base - reserve) / this.perProbe));
     this.capValue = Math.min(this.wanted, this.ceiling);
   }

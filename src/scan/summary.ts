@@ -204,7 +204,7 @@ export interface ScanSummary {
   /** Hosts matching --fail-on. */
   failOn?: { patterns: string[]; hosts: number };
   /** Merge only: which files, and duplicates dropped across them. */
-  merged?: { files: string[]; duplicates: number };
+  merged?: { files: string[]; duplicates: number; interruptedInputs?: number };
 }
 
 const inc = (m: Record<string, number>, k: string | undefined) => {

@@ -354,6 +354,7 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
     result = await sched.run(set.expand(shard));
   } catch (e) {
     progressRef.bar?.stop();
+    await reach?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (file) stderr.write(`rdprobe: results so far are in ${file.tempPath}\n`);
@@ -362,6 +363,7 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
   progressRef.bar?.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  await reach?.close();
 
   const elapsedMs = Math.round(performance.now() - t0);
   const interrupted = result.interrupted && !outputBroken;

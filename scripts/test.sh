@@ -5,6 +5,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh || exit 1
+# A lab that is already up belongs to whoever started it; one this run starts is taken down at the end even if
+# vitest dies before its own teardown.
+lab_was_up=0
+bash lab/lab.sh status >/dev/null 2>&1 && lab_was_up=1
 results=$(mktemp /tmp/rdprobe-vitest.XXXXXX.json)
 npx vitest run --reporter=default --reporter=json --outputFile="$results"
 code=$?
@@ -17,5 +21,5 @@ node -e '
   console.log(`${passed} passed, ${failed + suites} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' "$results"
 rm -f "$results"
-bash lab/lab.sh down >/dev/null 2>&1 || true
+[ "$lab_was_up" = 1 ] || bash lab/lab.sh down >/dev/null 2>&1 || true
 exit $code

@@ -12,7 +12,7 @@
  * tests). `x224TlsHandshake` is a minimal stand-alone handshake for `rdprobe path` and the lab.
  */
 import net from 'node:net';
-import { encodeConnectionRequest, decodeConnectionConfirm, PROTOCOL_SSL } from '../codec/x224.js';
+import { encodeConnectionRequest, decodeConnectionConfirm, PROTOCOL_RDP, PROTOCOL_SSL } from '../codec/x224.js';
 import type { PmtuObservation } from '../observation/types.js';
 import { Conn, tpktFrame } from '../transport/conn.js';
 import { connectWithMss } from '../transport/mss.js';
@@ -111,6 +111,10 @@ export async function confirmBlackhole(handshake: Handshake, opts: ConfirmOption
 }
 
 export interface X224TlsHandshakeOptions {
+  /** requestedProtocols of the Connection Request (default PROTOCOL_SSL); any protocol that runs TLS is accepted. */
+  requested?: number;
+  /** Called once per TCP connection opened (the probe counts its connections). */
+  onConnect?: () => void;
   /** TCP connect deadline (default 3000 ms). */
   connectTimeoutMs?: number;
   /** Deadline for the X.224 Connection Confirm (default 3000 ms). */
@@ -132,10 +136,11 @@ export function x224TlsHandshake(address: string, port: number, opts: X224TlsHan
   const x224TimeoutMs = opts.x224TimeoutMs ?? 3000;
   const stallMs = typeof opts.stallMs === 'function' ? opts.stallMs : () => (opts.stallMs as number | undefined) ?? 3000;
   if (!net.isIP(address)) throw new RangeError(`x224TlsHandshake: '${address}' is not an IP address`);
-  // 03 00 00 13 0e e0 00 00 00 00 00 01 00 08 00 01 00 00 00: TPKT + X.224 CR + RDP_NEG_REQ(PROTOCOL_SSL)
-  const cr = encodeConnectionRequest({ requestedProtocols: PROTOCOL_SSL });
+  // default 03 00 00 13 0e e0 00 00 00 00 00 01 00 08 00 01 00 00 00: TPKT + X.224 CR + RDP_NEG_REQ(PROTOCOL_SSL)
+  const cr = encodeConnectionRequest({ requestedProtocols: opts.requested ?? PROTOCOL_SSL });
   return async (mss?: number) => {
     const started = performance.now();
+    opts.onConnect?.();
     let socket: net.Socket;
     if (mss !== undefined) {
       socket = await connectWithMss(address, port, mss, { timeoutMs: connectTimeoutMs, signal: opts.signal });
@@ -150,7 +155,8 @@ export function x224TlsHandshake(address: string, port: number, opts: X224TlsHan
       const r = await conn.read(tpktFrame(1024), x224TimeoutMs, opts.signal);
       if (r.kind !== 'data') throw new Error(`X.224: ${r.kind} before the Connection Confirm`);
       const cc = decodeConnectionConfirm(r.bytes);
-      if (cc.neg.kind !== 'response' || cc.neg.selectedProtocol !== PROTOCOL_SSL) {
+      // MS-RDPBCGR 5.4.5: SSL, HYBRID, HYBRID_EX, RDSTLS and RDSAAD all start TLS after the Confirm
+      if (cc.neg.kind !== 'response' || cc.neg.selectedProtocol === PROTOCOL_RDP) {
         throw new Error(`X.224: the server did not select TLS (${cc.neg.kind === 'failure' ? `RDP_NEG_FAILURE ${cc.neg.code}` : cc.neg.kind})`);
       }
       conn.detach();
@@ -161,4 +167,44 @@ export function x224TlsHandshake(address: string, port: number, opts: X224TlsHan
       socket.destroy();
     }
   };
+}
+
+export interface ConfirmOnRdpOptions {
+  requested?: number;
+  /** Upper bound of a stall (ms). Once a clamped handshake completed, a stall is anything 10× slower than it. */
+  stallMs: number;
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+  onAttempt?: (a: MssAttempt) => void;
+  onConnect?: () => void;
+}
+
+/**
+ * The confirmation as `rdprobe path` and the probe's pmtu phase run it: the real X.224 + TLS handshake at the default
+ * MSS and clamped, with an adaptive stall deadline, recording the result in `pmtu.mssClamp` and keeping the smaller of
+ * the DF-probe and handshake answers as the recommendation (the handshake measures the server→client direction).
+ */
+export async function confirmOnRdp(address: string, port: number, pmtu: PmtuObservation, opts: ConfirmOnRdpOptions): Promise<MssClampResult> {
+  const overhead = address.includes(':') ? 60 : 40;
+  let stall = opts.stallMs;
+  const clamp = await confirmBlackhole(
+    x224TlsHandshake(address, port, { requested: opts.requested, stallMs: () => stall, connectTimeoutMs: opts.connectTimeoutMs, signal: opts.signal, onConnect: opts.onConnect }),
+    {
+      defaultMss: (pmtu.localMtu ?? 1500) - overhead,
+      signal: opts.signal,
+      onAttempt: (a) => {
+        if (a.mss !== undefined && !a.stalled && !a.error) stall = Math.min(opts.stallMs, Math.max(1000, Math.round(10 * a.ms)));
+        opts.onAttempt?.(a);
+      },
+    },
+  );
+  pmtu.mssClamp = clamp;
+  if (clamp.defaultStalled && clamp.clampedOk && clamp.bound) {
+    const fromMss = clamp.bound.passes + overhead;
+    if (pmtu.recommendedMtu === undefined || fromMss < pmtu.recommendedMtu) {
+      pmtu.recommendedMtu = fromMss;
+      pmtu.recommendedMss = clamp.bound.passes;
+    }
+  }
+  return clamp;
 }

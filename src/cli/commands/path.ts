@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { PmtuObservation, UdpObservation } from '../../observation/types.js';
-import { confirmBlackhole, x224TlsHandshake, type MssAttempt } from '../../probe/blackhole.js';
+import { confirmOnRdp, type MssAttempt } from '../../probe/blackhole.js';
 import { parseHostPort } from '../../probe/target.js';
 import { resolveTarget } from '../../transport/dns.js';
 import { measurePmtu, type PmtuMethod, type PmtuProbe } from '../../transport/pmtu.js';
@@ -103,26 +103,13 @@ async function runPath(target: string, host: string, port: number, o: PathCliOpt
   if (wantConfirm) {
     const attempts: MssAttempt[] = [];
     try {
-      const defaultMss = (pmtu.localMtu ?? 1500) - (address.includes(':') ? 60 : 40);
-      // Once a clamped handshake completed, a stall is anything 10× slower than it (at least 1 s, at most --stall).
-      let stall = o.stall;
-      pmtu.mssClamp = await confirmBlackhole(x224TlsHandshake(address, port, { stallMs: () => stall }), {
-        defaultMss,
+      await confirmOnRdp(address, port, pmtu, {
+        stallMs: o.stall,
         onAttempt: (a) => {
           attempts.push(a);
-          if (a.mss !== undefined && !a.stalled && !a.error) stall = Math.min(o.stall, Math.max(1000, Math.round(10 * a.ms)));
           say(`MSS ${a.mss ?? 'default'}: ${a.stalled ? 'stalled' : 'ok'} (${a.bytesReceived} bytes)`);
         },
       });
-      const c = pmtu.mssClamp;
-      if (c.defaultStalled && c.clampedOk && c.bound && pmtu.outcome === 'black-hole') {
-        // The handshake measured the server→client direction; keep the smaller of the two answers.
-        const fromMss = c.bound.passes + (address.includes(':') ? 60 : 40);
-        if (pmtu.recommendedMtu === undefined || fromMss < pmtu.recommendedMtu) {
-          pmtu.recommendedMtu = fromMss;
-          pmtu.recommendedMss = c.bound.passes;
-        }
-      }
     } catch (e) {
       report.notes.push(`MSS-clamp check not possible: ${(e as Error).message}`);
     }

@@ -34,7 +34,7 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Deadline for each phase: one read, one handshake (default 5 s). */
   phaseTimeoutMs?: number;
-  /** TCP connect deadline (default: phaseTimeoutMs). */
+  /** TCP connect deadline (default: the phase deadline, at most 3 s — three SYNs on Linux' 1 s retransmission schedule). */
   connectTimeoutMs?: number;
   /** `Cookie: mstshash=<cookie>` in the Connection Request; null/undefined = omitted (default). */
   cookie?: string | null;
@@ -105,7 +105,7 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
     host: hp.host,
     cookie: opts.cookie ?? null,
     correlationId: opts.correlationId ? correlationId() : undefined,
-    connectTimeoutMs: opts.connectTimeoutMs ?? phaseTimeoutMs,
+    connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(phaseTimeoutMs, 3000),
     phaseTimeoutMs,
     signal: abort.signal,
     connections: 0,
@@ -156,8 +156,20 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
     }
 
     // 4. In parallel: the main connection goes on (TLS → CredSSP or MCS), and one connection per protocol.
+    //    TLS versions start as soon as the main connection's TLS handshake has shown that TLS works.
     const enumeration = opts.enumerate === false ? Promise.resolve(undefined) : (phases.push('protocols'), enumerate(ctx));
-    const mainLine = continueMain(ctx, obs, main, opts);
+    let versions: Promise<void> | undefined;
+    const runVersions = (offer: ProtocolName[]) => {
+      phases.push('tls-versions');
+      const t = performance.now();
+      versions = tlsVersions(ctx, offer).then((v) => {
+        obs.tls!.versions = v;
+        mark(ctx, 'tls-versions', t, undefined, Object.entries(v).map(([k, r]) => `${k}:${r.outcome}`).join(' '));
+      });
+    };
+    const mainLine = continueMain(ctx, obs, main, opts, () => {
+      if (opts.tlsVersions !== false) runVersions(requested);
+    });
     const [protocols] = await Promise.all([enumeration, mainLine]);
     if (protocols) {
       obs.protocols = protocols;
@@ -168,21 +180,15 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
     //    connection selected SSL, encryption methods when Standard RDP Security is allowed.
     const extra: Promise<void>[] = [];
     const tlsOffer = tlsCapableOffer(obs, requested);
-    if (opts.tlsVersions !== false && tlsOffer && obs.tls?.outcome === 'ok') {
-      phases.push('tls-versions');
-      extra.push(
-        (async () => {
-          const t = performance.now();
-          obs.tls!.versions = await tlsVersions(ctx, tlsOffer);
-          mark(ctx, 'tls-versions', t, undefined, Object.entries(obs.tls!.versions).map(([v, r]) => `${v}:${r.outcome}`).join(' '));
-        })(),
-      );
-    }
-    if (opts.mcs !== false && !obs.mcs && protocols?.SSL?.outcome === 'accepted') {
+    if (!versions && opts.tlsVersions !== false && tlsOffer && obs.tls?.outcome === 'ok') runVersions(tlsOffer);
+    if (versions) extra.push(versions);
+    // A main TLS handshake that stalled or failed would do the same on another connection: do not repeat it.
+    const tlsUsable = !obs.tls || obs.tls.outcome === 'ok';
+    if (opts.mcs !== false && !obs.mcs && tlsUsable && protocols?.SSL?.outcome === 'accepted') {
       phases.push('mcs');
       extra.push(ctx.limit(() => mcsOverSsl(ctx, obs)));
     }
-    if (opts.credssp !== false && !obs.credssp && (protocols?.HYBRID?.outcome === 'accepted' || protocols?.HYBRID_EX?.outcome === 'accepted')) {
+    if (opts.credssp !== false && !obs.credssp && tlsUsable && (protocols?.HYBRID?.outcome === 'accepted' || protocols?.HYBRID_EX?.outcome === 'accepted')) {
       phases.push('credssp');
       extra.push(ctx.limit(() => credsspOnOwnConnection(ctx, obs, opts)));
     }
@@ -231,7 +237,7 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
 }
 
 /** TLS on the main connection, then CredSSP (HYBRID/HYBRID_EX) or MCS (SSL / Standard RDP Security). */
-async function continueMain(ctx: StepContext, obs: Observation, main: Negotiated, opts: ProbeOptions): Promise<void> {
+async function continueMain(ctx: StepContext, obs: Observation, main: Negotiated, opts: ProbeOptions, onTlsOk: () => void): Promise<void> {
   const x = main.x224!;
   if (!main.conn) return;
   if (x.outcome === 'legacy' || (x.outcome === 'selected' && x.selectedMask === 0)) {
@@ -252,6 +258,7 @@ async function continueMain(ctx: StepContext, obs: Observation, main: Negotiated
   obs.tls = r.tls;
   mark(ctx, 'tls', t, r.tls.outcome, r.tls.version ?? r.tls.error);
   if (!r.socket) return;
+  onTlsOk();
   if ((x.selected === 'HYBRID' || x.selected === 'HYBRID_EX') && opts.credssp !== false) {
     const t2 = performance.now();
     obs.options!.phases.push('credssp');

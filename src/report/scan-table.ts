@@ -42,7 +42,8 @@ export class TableWriter implements ScanWriter {
     private readonly o: TableWriterOptions = {},
   ) {
     const cols = Math.max(80, o.columns ?? 120);
-    const fixed = [32, 12, 26, 8];
+    // target fits 255.255.255.255:65535; longer targets (IPv6, names) and verdicts wrap onto more lines
+    const fixed = [24, 13, 22, 8];
     // borders: 6 vertical bars; cli-table3 widths include 1 space of padding on each side
     this.widths = [...fixed, Math.max(20, cols - fixed.reduce((a, b) => a + b, 0) - 6)];
   }
@@ -50,7 +51,7 @@ export class TableWriter implements ScanWriter {
   private table(): Table.Table {
     return new Table({
       colWidths: this.widths,
-      wordWrap: false,
+      wordWrap: true,
       truncate: '…',
       style: { head: [], border: [], compact: true },
     });
@@ -81,7 +82,7 @@ export class TableWriter implements ScanWriter {
     this.started = true;
     this.rows++;
     const t = this.table();
-    t.push([r.target, this.paint(r.outcome), r.protocol ?? '', r.observation.tcp ? String(r.observation.tcp.ms) : '', detail(r)]);
+    t.push([hardWrap(r.target, this.widths[0] - 2), this.paint(r.outcome), r.protocol ?? '', r.observation.tcp ? String(r.observation.tcp.ms) : '', headline(detail(r), this.widths[4] - 2)]);
     const lines = t.toString().split('\n');
     return this.write(head + lines.slice(1, -1).join('\n') + '\n');
   }
@@ -99,6 +100,21 @@ export class TableWriter implements ScanWriter {
     s += `${renderSummary(summary, { color: this.o.color, resumeHint: this.o.resumeHint })}\n`;
     await this.write(s);
   }
+}
+
+/** Break a string without blanks (IPv6 targets, long names) into lines: a target is never truncated. */
+function hardWrap(s: string, width: number): string {
+  if (s.length <= width) return s;
+  const parts: string[] = [];
+  for (let i = 0; i < s.length; i += width) parts.push(s.slice(i, i + width));
+  return parts.join('\n');
+}
+
+/** A long verdict keeps its headline ("0x204 — connection refused"); the full line is in json/ndjson/csv. */
+function headline(text: string, width: number): string {
+  if (text.length <= width * 2) return text;
+  const cut = text.indexOf(': ');
+  return cut > 0 ? text.slice(0, cut) : text;
 }
 
 /** The most telling text for the last column: the diagnosis line, else what the deepest phase said. */

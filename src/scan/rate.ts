@@ -40,7 +40,11 @@ export class RateLimiter {
     if (this.tat < now - this.burstMs) this.tat = now - this.burstMs;
     const slot = this.tat;
     this.tat += this.interval;
-    const wait = slot - now;
-    return wait > 0 ? this.clock.sleep(wait) : undefined;
+    return slot > now ? this.until(slot) : undefined;
+  }
+
+  /** Timers may fire up to a millisecond early (libuv's cached loop time): never let a start run ahead of its slot. */
+  private async until(slot: number): Promise<void> {
+    for (let d = slot - this.clock.now(); d > 0; d = slot - this.clock.now()) await this.clock.sleep(Math.max(1, Math.ceil(d)));
   }
 }

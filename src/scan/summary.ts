@@ -160,13 +160,13 @@ export function toHostRecord(
   };
 }
 
-/** Diagnosis bucket of a record: the verdict's cause, `healthy`, or `unclassified`. */
+/** Diagnosis bucket of a record: the verdict's cause, `healthy`, else the first finding or the verdict status (`inconclusive`). */
 export function diagnosisKey(r: HostRecord): string | undefined {
   const d = r.diagnosis;
   if (!d) return undefined;
   if (d.causeId) return d.causeId;
   if (d.healthy) return 'healthy';
-  return d.findings[0] ?? 'unclassified';
+  return d.findings[0] ?? d.status ?? 'unclassified';
 }
 
 export interface ScanSummary {

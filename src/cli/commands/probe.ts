@@ -13,6 +13,7 @@ export interface ProbeCliOptions {
   json?: boolean;
   timeout: number;
   phaseTimeout: number;
+  connectTimeout?: number;
   cookie?: string;
   correlationId?: boolean;
   offer?: ReturnType<typeof protocolList>;
@@ -38,7 +39,8 @@ export function addProbeOptions(cmd: Command): Command {
     .option('-p, --port <port>', 'port when the target names none', intOption('--port', 1, 65535))
     .option('--json', 'print the Observation record(s) as JSON')
     .option('--timeout <ms>', 'deadline for the whole probe of one host', intOption('--timeout', 100, 600_000), 30_000)
-    .option('--phase-timeout <ms>', 'deadline for each phase (connect, one read, one handshake)', intOption('--phase-timeout', 50, 120_000), 5_000)
+    .option('--phase-timeout <ms>', 'deadline for each phase (one read, one handshake)', intOption('--phase-timeout', 50, 120_000), 5_000)
+    .option('--connect-timeout <ms>', 'TCP connect deadline (default: the phase deadline, at most 3000)', intOption('--connect-timeout', 50, 120_000))
     .option('--cookie <id>', 'send "Cookie: mstshash=<id>" in the Connection Request (default: no cookie)')
     .option('--correlation-id', 'send rdpCorrelationInfo with a random id, as mstsc does')
     .option('--offer <protocols>', 'what the main connection offers (default SSL,HYBRID,HYBRID_EX)', protocolList)
@@ -63,6 +65,7 @@ export async function probeOptionsFrom(o: ProbeCliOptions): Promise<ProbeOptions
     port: o.port,
     timeoutMs: o.timeout,
     phaseTimeoutMs: o.phaseTimeout,
+    connectTimeoutMs: o.connectTimeout,
     cookie: o.cookie ?? null,
     correlationId: o.correlationId,
     requested: o.offer,

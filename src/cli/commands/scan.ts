@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { Observation, ProtocolName } from '../../observation/types.js';
+import { diagnose, PROFILE_NAMES, REQUIRE_MODES, type ProfileName, type RequireMode } from '../../diagnose/index.js';
+import type { ProtocolName } from '../../observation/types.js';
 import { runProbe, type Depth, type ProbeOptions } from '../../probe/run-probe.js';
 import { AtomicFile } from '../../report/atomic-write.js';
 import { CsvWriter } from '../../report/csv.js';
@@ -13,6 +14,7 @@ import { TableWriter } from '../../report/scan-table.js';
 import { renderSummary } from '../../report/summary-render.js';
 import { createReachProber } from '../../scan/fast.js';
 import { FdGovernor } from '../../scan/fdlimit.js';
+import { capYoungGeneration } from '../../scan/memory.js';
 import { ProgressBar } from '../../scan/progress.js';
 import { RateLimiter } from '../../scan/rate.js';
 import { DoneSet, loadResume } from '../../scan/resume.js';
@@ -24,7 +26,6 @@ import {
   SummaryBuilder,
   toHostRecord,
   toRecordDiagnosis,
-  type DiagnosisLike,
   type HostRecord,
   type RecordDiagnosis,
 } from '../../scan/summary.js';
@@ -51,7 +52,8 @@ export interface ScanCliOptions {
   udp?: boolean;
   pmtu?: boolean;
   pathRate: number;
-  profile?: string;
+  client: ProfileName;
+  require?: RequireMode;
   diagnose: boolean;
   format?: ScanFormat;
   output?: string;
@@ -77,20 +79,6 @@ export function formatFor(o: { format?: ScanFormat; output?: string }, stdoutIsT
     return 'ndjson';
   }
   return stdoutIsTty ? 'table' : 'ndjson';
-}
-
-/** Structural type of src/diagnose's entry point (loaded lazily so a scan works without the diagnosis module). */
-type DiagnoseFn = (obs: Observation, opts: { profile?: string }) => DiagnosisLike;
-
-async function loadDiagnose(): Promise<DiagnoseFn | undefined> {
-  const path = '../../diagnose/index.js';
-  try {
-    const mod = (await import(path)) as { diagnose?: DiagnoseFn };
-    return typeof mod.diagnose === 'function' ? mod.diagnose : undefined;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
-    throw e;
-  }
 }
 
 async function readStdin(): Promise<string> {
@@ -125,7 +113,8 @@ export function register(program: Command): void {
     .option('--udp', 'also probe UDP transport (needs --depth full; limited by --path-rate)')
     .option('--pmtu', 'also measure the path MTU (needs --depth full; limited by --path-rate)')
     .option('--path-rate <n>', 'hosts per second that get the UDP / path-MTU probes', intOption('--path-rate', 1, 10_000), 10)
-    .option('--profile <name>', 'client profile for the diagnosis (default mstsc)')
+    .addOption(new Option('--client <profile>', 'judge each host for this client profile (as `rdprobe diagnose`)').choices([...PROFILE_NAMES]).default('mstsc'))
+    .addOption(new Option('--require <layer>', 'the client insists on this security layer only').choices([...REQUIRE_MODES]))
     .option('--no-diagnose', 'do not diagnose each host')
     .addOption(new Option('-f, --format <format>', 'table (default on a terminal) | json | ndjson (default when piped) | csv').choices(['table', 'json', 'ndjson', 'csv']))
     .option('-o, --output <file>', 'write results to FILE atomically (temporary file, then rename); format from the extension unless -f')
@@ -193,7 +182,10 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
   // ---- resume
   const done = new DoneSet();
   const outPath = o.output ? resolve(o.output) : undefined;
-  const carry = o.resume.filter((r) => outPath && resolve(r) === outPath);
+  // Results carried into the new output: the -o file itself, and the `<-o>.<pid>.partial` leftovers of an earlier
+  // attempt at it that was killed before it could rename (the temporary file of atomic-write.ts).
+  const isCarry = (r: string) => !!outPath && (resolve(r) === outPath || (resolve(r).startsWith(`${outPath}.`) && /\.\d+\.partial$/.test(r)));
+  const carry = o.resume.filter(isCarry);
   for (const r of o.resume) {
     if (carry.includes(r)) continue;
     try {
@@ -204,14 +196,43 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
     }
   }
 
+  // ---- signals: first = stop sending and let in-flight hosts finish; second = cancel them. Installed before the
+  // output file exists, so a Ctrl-C at any point from here on ends in a complete, committed output.
+  const stop = new AbortController();
+  const kill = new AbortController();
+  const progressRef: { bar?: ProgressBar } = {};
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      progressRef.bar?.clear();
+      say(`\nrdprobe: ${sig}: stopping — finishing hosts in flight (again to cancel them)`);
+      stop.abort();
+    } else kill.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const offSignals = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+
   // ---- output
   const format = formatFor(o, !!process.stdout.isTTY && !o.output);
-  if (carry.length && format === 'csv') throw new UsageError('--resume into the same -o file needs ndjson or json output; write to a new file and merge');
-  const file = outPath ? await AtomicFile.create(outPath) : undefined;
+  if (carry.length && format === 'csv') {
+    offSignals();
+    throw new UsageError('--resume into the same -o file needs ndjson or json output; write to a new file and merge');
+  }
+  let file: AtomicFile | undefined;
+  try {
+    file = outPath ? await AtomicFile.create(outPath) : undefined;
+  } catch (e) {
+    offSignals();
+    throw new UsageError(`-o ${o.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   const out: Writable = file ? file.stream : process.stdout;
   const toTerminal = !file && !!process.stdout.isTTY;
   const showProgress = !o.quiet && o.progress && !!stderr.isTTY;
-  const progressRef: { bar?: ProgressBar } = {};
   const around = toTerminal && showProgress ? <T>(fn: () => T): T => (progressRef.bar ? progressRef.bar.around(fn) : fn()) : undefined;
   const resumeHint = o.output ?? undefined;
   const scanInfo = { depth, ports, shard: o.shard, planned, startedAt: new Date().toISOString() };
@@ -229,8 +250,6 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
     default:
       writer = new NdjsonWriter(out);
   }
-  const stop = new AbortController();
-  const kill = new AbortController();
   let outputBroken: Error | undefined;
   const onOutError = (e: Error) => {
     outputBroken ??= e;
@@ -251,16 +270,17 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
   for (const r of carry) {
     try {
       const l = await loadResume(r, done, (rec) => addRecord(rec));
-      say(`resume: ${r}: ${l.records.toLocaleString('en-US')} host(s) already done, kept in the new ${o.output}`);
+      say(`resume: ${r}: ${l.records.toLocaleString('en-US')} host(s) already done, carried into ${o.output}`);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       await file?.discard();
+      offSignals();
       throw new UsageError(`--resume ${r}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
 
   // ---- probe
-  const diagnose = o.diagnose ? await loadDiagnose() : undefined;
+  const judge = o.diagnose ? (obs: Parameters<typeof diagnose>[0]) => diagnose(obs, { profile: o.client, require: o.require }) : undefined;
   const wantedConcurrency = o.concurrency;
   const perProbe = depth === 'full' ? 4 : 1;
   const governor = new FdGovernor({ wanted: wantedConcurrency, perProbe });
@@ -281,14 +301,16 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
     governor,
     onResult: (r) => {
       let diagnosis: RecordDiagnosis | undefined;
-      if (diagnose) {
+      if (judge) {
         try {
-          diagnosis = toRecordDiagnosis(diagnose(r.observation, { profile: o.profile }));
+          diagnosis = toRecordDiagnosis(judge(r.observation));
         } catch (e) {
           r.observation.errors.push({ phase: 'diagnose', code: 'RDPROBE_INTERNAL', message: (e as Error).stack ?? String(e) });
         }
       }
-      return addRecord(toHostRecord(r.target, r.observation, { attempts: r.attempts, ms: r.ms, diagnosis }));
+      const w = addRecord(toHostRecord(r.target, r.observation, { attempts: r.attempts, ms: r.ms, diagnosis }));
+      // a broken output (EPIPE from `| head`, a full disk) stops the scan; it is reported once, below
+      return w?.catch((e: Error) => onOutError(e));
     },
   });
   const reach = depth === 'reach' ? createReachProber({ connectTimeoutMs: o.timeout, phaseTimeoutMs: o.timeout, timeoutMs: hostTimeoutMs, signal: sched.signal }) : undefined;
@@ -319,19 +341,6 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
     return runProbe(t.key, opts);
   };
 
-  // ---- signals: first = stop sending and let in-flight hosts finish; second = cancel them
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
-      progressRef.bar?.clear();
-      say(`\nrdprobe: ${sig}: stopping — finishing hosts in flight (again to cancel them)`);
-      stop.abort();
-    } else kill.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
   if (showProgress) {
     progressRef.bar = new ProgressBar(
       stderr,
@@ -347,6 +356,7 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
     ).start();
   }
 
+  if (depth !== 'reach') capYoungGeneration();
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   let result;
@@ -355,14 +365,12 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
   } catch (e) {
     progressRef.bar?.stop();
     await reach?.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
     if (file) stderr.write(`rdprobe: results so far are in ${file.tempPath}\n`);
     throw e;
   }
   progressRef.bar?.stop();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  offSignals();
   await reach?.close();
 
   const elapsedMs = Math.round(performance.now() - t0);
@@ -386,13 +394,25 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
     failOn: failOn.length ? { patterns: failOn, hosts: failHosts } : undefined,
   });
   if (outputBroken && !file) {
-    // stdout went away (e.g. `| head`): nothing more can be written there
-    return (outputBroken as NodeJS.ErrnoException).code === 'EPIPE' ? 0 : 1;
+    // stdout went away: after `| head` that is the reader's choice (exit 0, like a tool killed by SIGPIPE would
+    // not complain); anything else is an error worth a line
+    if ((outputBroken as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+    stderr.write(`rdprobe: cannot write the results: ${outputBroken.message}\n`);
+    return 1;
   }
-  await writer.end(s);
-  out.off('error', onOutError);
-  if (file) await file.commit();
-  if (outputBroken) throw outputBroken;
+  try {
+    if (outputBroken) throw outputBroken;
+    await writer.end(s);
+    out.off('error', onOutError);
+    if (file) {
+      await file.commit();
+      // the leftovers are now part of the committed file
+      for (const r of carry) if (resolve(r) !== outPath) await unlink(r).catch(() => undefined);
+    }
+  } catch (e) {
+    if (file) stderr.write(`rdprobe: cannot finish ${o.output} (${(e as Error).message}); the results so far are in ${file.tempPath}\n`);
+    throw e;
+  }
   if (format !== 'table' || file) say(renderSummary(s, { color: colorFor(stderr), resumeHint }));
   if (reach && !o.quiet && process.env.RDPROBE_DEBUG) say(`reach prober: ${reach.impl}`);
 

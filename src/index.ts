@@ -13,4 +13,5 @@ export { measurePmtu, type PmtuOptions } from './transport/pmtu.js';
 export { probeRdpeudp, type RdpeudpProbeOptions } from './transport/udp.js';
 export { DecodeError } from './codec/errors.js';
 export { readCapture, segmentsOf, tcpStreams } from './replay/capture.js';
+export * from './scan/index.js';
 export { VERSION } from './version.js';

@@ -27,6 +27,8 @@ import type { CodeMeaning, Confidence, Diagnosis, Explanation, Finding, Fix, Sev
 export interface DiagnoseOptions {
   profile?: ProfileName;
   require?: RequireMode;
+  /** Also judge every built-in profile (default true); scans turn it off: one profile per host is what they report. */
+  perProfile?: boolean;
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -174,19 +176,21 @@ function diagnoseFor(obs: Observation, profile: ClientProfile): { verdict: Verdi
 export function diagnose(obs: Observation, opts: DiagnoseOptions = {}): Diagnosis {
   const profile = resolveProfile(opts.profile ?? 'mstsc', opts.require);
   const main = diagnoseFor(obs, profile);
-  const perProfile: NonNullable<Diagnosis['perProfile']> = {};
-  for (const name of PROFILE_NAMES) {
-    const v = name === profile.name ? main.verdict : diagnoseFor(obs, resolveProfile(name)).verdict;
-    perProfile[name] = { healthy: v.healthy, status: v.status, line: v.line };
-  }
-  return {
+  const d: Diagnosis = {
     profile: profile.name,
     profileDescription: profile.description,
     target: obs.source.target,
     verdict: main.verdict,
     findings: main.findings,
-    perProfile,
   };
+  if (opts.perProfile === false) return d;
+  const perProfile: NonNullable<Diagnosis['perProfile']> = {};
+  for (const name of PROFILE_NAMES) {
+    const v = name === profile.name ? main.verdict : diagnoseFor(obs, resolveProfile(name)).verdict;
+    perProfile[name] = { healthy: v.healthy, status: v.status, line: v.line };
+  }
+  d.perProfile = perProfile;
+  return d;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -280,7 +280,7 @@ export async function runScan(words: string[], o: ScanCliOptions): Promise<numbe
   }
 
   // ---- probe
-  const judge = o.diagnose ? (obs: Parameters<typeof diagnose>[0]) => diagnose(obs, { profile: o.client, require: o.require }) : undefined;
+  const judge = o.diagnose ? (obs: Parameters<typeof diagnose>[0]) => diagnose(obs, { profile: o.client, require: o.require, perProfile: false }) : undefined;
   const wantedConcurrency = o.concurrency;
   const perProbe = depth === 'full' ? 4 : 1;
   const governor = new FdGovernor({ wanted: wantedConcurrency, perProbe });

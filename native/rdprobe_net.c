@@ -299,6 +299,37 @@ static napi_value js_getsockopt(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* getsockoptBytes(fd, level, name, maxLen) -> Buffer: for structured options such as TCP_INFO, whose layout
+ * (linux/tcp.h struct tcp_info) only ever grows at the end, so the caller parses the bytes it got. */
+static napi_value js_getsockopt_bytes(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd;
+  int32_t level, name, max_len;
+  if (argc < 4) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "getsockoptBytes(fd, level, name, maxLen)");
+    return NULL;
+  }
+  if (!arg_fd(env, argv[0], &fd) || !arg_int(env, argv[1], "level", &level) || !arg_int(env, argv[2], "name", &name) ||
+      !arg_int(env, argv[3], "maxLen", &max_len))
+    return NULL;
+  if (max_len < 1 || max_len > 4096) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "maxLen must be 1..4096");
+    return NULL;
+  }
+  uint8_t buf[4096];
+  socklen_t len = (socklen_t)max_len;
+  memset(buf, 0, (size_t)max_len);
+  if (getsockopt(fd, level, name, buf, &len) != 0) {
+    throw_errno(env, "getsockopt", errno);
+    return NULL;
+  }
+  void *data;
+  CHECK(napi_create_buffer_copy(env, len, buf, &data, &out));
+  return out;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -964,6 +995,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
       {"setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getsockoptBytes", NULL, js_getsockopt_bytes, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpSocket", NULL, js_tcp_socket, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"routeInfo", NULL, js_route_info, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -989,6 +1021,9 @@ static napi_value init(napi_env env, napi_value exports) {
   add_const(env, c, "IPPROTO_IPV6", IPPROTO_IPV6);
   add_const(env, c, "IPPROTO_TCP", IPPROTO_TCP);
   add_const(env, c, "TCP_MAXSEG", TCP_MAXSEG);
+#ifdef TCP_INFO
+  add_const(env, c, "TCP_INFO", TCP_INFO);
+#endif
 #ifdef __linux__
   add_const(env, c, "IP_MTU_DISCOVER", IP_MTU_DISCOVER);
   add_const(env, c, "IP_PMTUDISC_DONT", IP_PMTUDISC_DONT);

@@ -196,6 +196,26 @@ export interface TlsVersionResult {
   detail?: string;
 }
 
+/** Linux TCP_INFO fields that matter for a stall (linux/tcp.h struct tcp_info). */
+export interface TcpInfoSnapshot {
+  state: number;
+  retransmits: number;
+  rttMs: number;
+  rttVarMs: number;
+  rtoMs: number;
+  sndMss: number;
+  rcvMss: number;
+  pmtu: number;
+  msSinceLastDataRecv: number;
+  totalRetrans: number;
+  /** In-order payload bytes received (tcpi_bytes_received). */
+  bytesInOrder?: number;
+  segmentsIn?: number;
+  dataSegmentsIn?: number;
+  /** Packets received out of order (tcpi_rcv_ooopack, Linux ≥ 5.4): data that arrived beyond a hole. */
+  outOfOrderPackets?: number;
+}
+
 export interface TlsObservation {
   outcome: TlsOutcome;
   /** Which negotiation the TLS ran on (the selected protocol of the main connection). */
@@ -213,6 +233,14 @@ export interface TlsObservation {
   handshakeMs?: number;
   /** When stalled: ms from ClientHello until we gave up, with bytes that did arrive. */
   stalledAfterMs?: number;
+  /**
+   * Why the stall was declared: 'deadline' (the phase deadline passed), or 'hole' (the kernel held data beyond a
+   * sequence gap with no in-order progress for many RTTs: the tail of the flight arrived, the segments before it
+   * never did — declared early, before the deadline).
+   */
+  stallEvidence?: 'deadline' | 'hole';
+  /** The kernel's view of the TCP connection when the handshake ended (Linux TCP_INFO; needs the native addon). */
+  kernel?: TcpInfoSnapshot;
   alert?: string;
   error?: string;
 }

@@ -72,6 +72,8 @@ export interface NativeAddon {
   constants: Record<string, number>;
   setsockopt(fd: number, level: number, name: number, value: number): void;
   getsockopt(fd: number, level: number, name: number): number;
+  /** Structured options (TCP_INFO): the raw bytes the kernel returned, at most maxLen. */
+  getsockoptBytes(fd: number, level: number, name: number, maxLen: number): Buffer;
   /** An unconnected TCP socket with TCP_MAXSEG = mss already set (to hand to net.Socket({ fd })). */
   tcpSocket(family: 4 | 6, mss: number): number;
   close(fd: number): void;

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import forge from 'node-forge';
-import type { CertificateInfo, TlsOutcome, TlsVersionName } from '../observation/types.js';
+import type { CertificateInfo, TcpInfoSnapshot, TlsOutcome, TlsVersionName } from '../observation/types.js';
+import { tcpInfo } from './tcpinfo.js';
 
 export interface TlsUpgradeResult {
   outcome: TlsOutcome;
@@ -18,7 +19,13 @@ export interface TlsUpgradeResult {
   alert?: string;
   error?: string;
   errno?: string;
+  stallEvidence?: 'deadline' | 'hole';
+  kernel?: TcpInfoSnapshot;
 }
+
+/** Never declare a stall from a hole in less than this, whatever the RTT: Linux's minimum RTO is 200 ms, and a normal
+ *  loss is repaired by the first or second retransmission. */
+const MIN_HOLE_STALL_MS = 1000;
 
 /** Ciphers at OpenSSL security level 0 so old servers (TLS 1.0, RSA-512 certificates, SHA-1) can be observed. */
 const PERMISSIVE_CIPHERS = 'ALL:@SECLEVEL=0';
@@ -35,9 +42,22 @@ export function tlsUpgrade(
   const started = performance.now();
   const rawStart = socket.bytesRead;
   let firstByteAt: number | undefined;
-  // The TLS wrap reads the handle directly; watch the byte counter to learn when the first server bytes came in.
+  // The TLS wrap reads the handle directly; watch the byte counter to learn when the first server bytes came in, and
+  // the kernel's counters to see data held beyond a hole (the black-hole signature) with no in-order progress.
+  let lastBytes = socket.bytesRead;
+  let lastProgressAt = performance.now();
+  let tick = 0;
+  let onHole: (() => void) | undefined;
   const poll = setInterval(() => {
-    if (firstByteAt === undefined && socket.bytesRead > rawStart) firstByteAt = performance.now();
+    const now = performance.now();
+    if (socket.bytesRead !== lastBytes) {
+      lastBytes = socket.bytesRead;
+      lastProgressAt = now;
+    }
+    if (firstByteAt === undefined && socket.bytesRead > rawStart) firstByteAt = now;
+    if (++tick % 10 !== 0 || !onHole || now - lastProgressAt < MIN_HOLE_STALL_MS) return;
+    const k = tcpInfo(socket);
+    if (k?.outOfOrderPackets && now - lastProgressAt >= Math.max(MIN_HOLE_STALL_MS, 10 * (k.rttMs + 4 * k.rttVarMs))) onHole();
   }, 5);
   return new Promise((resolve) => {
     let done = false;
@@ -57,8 +77,10 @@ export function tlsUpgrade(
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (firstByteAt === undefined && socket.bytesRead > rawStart) firstByteAt = performance.now();
+      const kernel = tcpInfo(socket);
       const out: TlsUpgradeResult = {
         ...r,
+        ...(kernel ? { kernel } : {}),
         bytesReceived: socket.bytesRead - rawStart,
         firstByteMs: firstByteAt !== undefined ? ms(firstByteAt) : undefined,
       };
@@ -101,9 +123,15 @@ export function tlsUpgrade(
     });
     t.once('close', () => finish({ outcome: 'closed', error: 'connection closed during the TLS handshake' }));
     const timer = setTimeout(
-      () => setImmediate(() => finish({ outcome: 'stalled', error: `TLS handshake not complete after ${opts.timeoutMs} ms` })),
+      () => setImmediate(() => finish({ outcome: 'stalled', stallEvidence: 'deadline', error: `TLS handshake not complete after ${opts.timeoutMs} ms` })),
       opts.timeoutMs,
     );
+    onHole = () =>
+      finish({
+        outcome: 'stalled',
+        stallEvidence: 'hole',
+        error: `TLS handshake stalled: data beyond a sequence gap held by the kernel, no in-order progress for ${Math.round(performance.now() - lastProgressAt)} ms`,
+      });
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -31,6 +31,20 @@ describe('PMTU black hole', () => {
     expect(f.fixes[0].place).toBe('network');
   });
 
+  it('not measured, but the kernel held the tail of the flight beyond a hole: medium confidence, cites TCP_INFO', () => {
+    const o = make(tlsStalled(0), {
+      tls: {
+        stallEvidence: 'hole',
+        stalledAfterMs: 1027,
+        kernel: { state: 1, retransmits: 0, rttMs: 0.75, rttVarMs: 1.4, rtoMs: 204, sndMss: 1448, rcvMss: 721, pmtu: 1500, msSinceLastDataRecv: 1028, totalRetrans: 0, bytesInOrder: 19, dataSegmentsIn: 2, outOfOrderPackets: 1 },
+      },
+    });
+    const f = diagnose(o).findings[0];
+    expect(f).toMatchObject({ id: 'pmtu-black-hole', confidence: 'medium' });
+    expect(f.evidence.find((e) => e.field === 'tls.kernel.outOfOrderPackets')).toMatchObject({ value: 1 });
+    expect(f.nextProbe).toBe('rdprobe probe rdp.example.test --pmtu');
+  });
+
   it('not measured: placeholders stay visible and the finding says how to measure', () => {
     const f = diagnose(tlsStalled(0)).findings[0];
     expect(f).toMatchObject({ id: 'pmtu-black-hole', confidence: 'low' });

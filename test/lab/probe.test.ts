@@ -92,6 +92,20 @@ describe('rdprobe probe in the lab', () => {
     expect(JSON.stringify(bad)).not.toContain('wrong-password');
   });
 
+  it('PMTU black hole: the TLS stall is declared from the kernel\'s out-of-order data, long before the phase deadline', async () => {
+    const o = await probe(LAB_HOSTS.blackhole.name, ['--phase-timeout', '8000']);
+    expect(o.x224?.selected).toBe('SSL');
+    expect(o.tls).toMatchObject({ outcome: 'stalled', stallEvidence: 'hole', bytesReceived: 0 });
+    expect(o.tls!.kernel!.outOfOrderPackets).toBeGreaterThanOrEqual(1);
+    expect(o.tls!.kernel!.rcvMss).toBeLessThan(1400); // only the flight's short tail segment arrived
+    expect(o.tls!.stalledAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(o.tls!.stalledAfterMs).toBeLessThan(3000);
+    // the control host behind the same 1400-byte link, with ICMP delivered, completes
+    const c = await probe(LAB_HOSTS.mtu1400.name, ['--no-enumerate', '--no-tls-versions']);
+    expect(c.tls?.outcome).toBe('ok');
+    expect(c.tls?.bytesReceived).toBeGreaterThan(1400);
+  });
+
   it('closed port: TCP refused with ECONNREFUSED, one connection, nothing else', async () => {
     const o = await probe(LAB_HOSTS.closed.name);
     expect(o.tcp).toMatchObject({ outcome: 'refused', errno: 'ECONNREFUSED' });

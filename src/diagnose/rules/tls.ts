@@ -102,6 +102,12 @@ export const tlsStallRule: Rule = (ctx) => {
     ev('tls.bytesReceived', t.bytesReceived ?? 0, 'bytes of the server flight that arrived'),
     ...(t.stalledAfterMs !== undefined ? [ev('tls.stalledAfterMs', t.stalledAfterMs)] : []),
   ];
+  const hole = t.stallEvidence === 'hole' || (t.kernel?.outOfOrderPackets ?? 0) > 0;
+  if (t.kernel?.outOfOrderPackets) {
+    evidence.push(
+      ev('tls.kernel.outOfOrderPackets', t.kernel.outOfOrderPackets, `the tail of the flight arrived beyond a hole (last segment ${t.kernel.rcvMss} bytes); the segments before it never did`),
+    );
+  }
   if (p) {
     evidence.push(ev('pmtu.outcome', p.outcome));
     if (p.pathMtu !== undefined) evidence.push(ev('pmtu.pathMtu', p.pathMtu));
@@ -146,6 +152,12 @@ export const tlsStallRule: Rule = (ctx) => {
       return blackHole('medium', `the path MTU is ${p.pathMtu} (< ${localMtu}); ICMP reached us, but the server→client direction may still drop it`);
     }
     return notMtu('low', `the path carries ${p.pathMtu}-byte packets, so a black hole is unlikely`);
+  }
+  if (t.outcome === 'stalled' && hole) {
+    return blackHole(
+      'medium',
+      "the kernel holds the tail of the server's flight beyond a sequence gap that no retransmission filled: the large segments are lost on the way; confirm the size with DF probes",
+    );
   }
   if (t.outcome === 'stalled' && (t.bytesReceived ?? 0) > 0) {
     return blackHole('medium', 'part of the server\'s flight arrived and then nothing: the classic black-hole signature, not yet confirmed by DF probes');

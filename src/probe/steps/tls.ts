@@ -20,9 +20,10 @@ export async function tlsStep(ctx: StepContext, n: Negotiated): Promise<TlsStepR
     n.socket!.destroy();
     return { tls: { outcome: 'error', over, error: `server sent ${leftover.length} unexpected byte(s) after the Connection Confirm` } };
   }
+  const started = performance.now();
   const r = await tlsUpgrade(n.socket!, { timeoutMs: ctx.phaseTimeoutMs, signal: ctx.signal });
   const obs = toObservation(r, over);
-  if (r.outcome === 'stalled') obs.stalledAfterMs = ctx.phaseTimeoutMs;
+  if (r.outcome === 'stalled') obs.stalledAfterMs = r.stallEvidence === 'hole' ? Math.round(performance.now() - started) : ctx.phaseTimeoutMs;
   return { tls: obs, socket: r.socket, certificateDer: r.certificateDer };
 }
 
@@ -35,6 +36,8 @@ export function toObservation(r: TlsUpgradeResult, over?: string): TlsObservatio
   if (r.handshakeMs !== undefined) o.handshakeMs = r.handshakeMs;
   if (r.alert) o.alert = r.alert;
   if (r.error && r.outcome !== 'ok') o.error = r.error;
+  if (r.stallEvidence) o.stallEvidence = r.stallEvidence;
+  if (r.kernel) o.kernel = r.kernel;
   if (r.certificateDer) {
     try {
       o.certificate = certificateInfo(r.certificateDer);

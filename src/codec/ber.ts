@@ -13,6 +13,7 @@
  */
 import { DecodeError } from './errors.js';
 import { Reader } from './reader.js';
+import { concatBytes } from './writer.js';
 
 // X.690 §8.1.2 identifier octets
 export const BER_CLASS_UNIVERSAL = 0x00;
@@ -158,15 +159,7 @@ function tlv(id: Uint8Array, content: Uint8Array): Uint8Array {
   return out;
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concatBytes };
 
 /** [APPLICATION n] constructed (MCS: 101 Connect-Initial, 102 Connect-Response). */
 export function berApplication(tagNumber: number, ...contents: Uint8Array[]): Uint8Array {

@@ -37,6 +37,7 @@ import {
   SIGNATURE_LENGTH,
 } from './ntlm.js';
 import { ntstatusCoded } from './ntstatus.js';
+import { concatBytes } from './writer.js';
 
 /** MS-CSSP 3.1.5: the binding-hash magic strings, NUL included. */
 const CLIENT_TO_SERVER = 'CredSSP Client-To-Server Binding Hash\0';
@@ -90,15 +91,7 @@ export interface CredsspStep {
 
 type State = 'initial' | 'await-challenge' | 'await-pubkey' | 'done';
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256');

@@ -12,7 +12,7 @@ import { md4, Rc4, rc4 } from './crypto-legacy.js';
 import { DecodeError } from './errors.js';
 import { flagNames, nameOf } from './names.js';
 import { Reader } from './reader.js';
-import { toHex, Writer } from './writer.js';
+import { concatBytes, toHex, Writer } from './writer.js';
 
 const LAYER = 'ntlm';
 

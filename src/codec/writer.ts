@@ -71,6 +71,17 @@ export class Writer {
   }
 }
 
+/** Concatenate byte arrays into one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 /** Hex helpers for tests and reports: accepts spaces, newlines and `//` comments. */
 export function hex(s: string): Uint8Array {
   const clean = s

@@ -9,6 +9,7 @@
  */
 import { DecodeError } from '../codec/errors.js';
 import { Reader } from '../codec/reader.js';
+import { concatBytes } from '../codec/writer.js';
 
 export interface CapturedPacket {
   /** 1-based frame number, as Wireshark counts. */
@@ -343,7 +344,7 @@ export function tcpStreams(segments: Segment[], serverPort?: number): TcpStream[
         next = end;
       }
       for (const { s, o } of sorted) chunks.push({ dir, frame: s.frame, time: s.time, offset: o, length: s.payload.length });
-      return concat(parts);
+      return concatBytes(parts);
     };
     const toServer = assemble(c.dirs.get(clientKey), 'c2s');
     const toClient = assemble(c.dirs.get(serverKey), 's2c');
@@ -369,16 +370,6 @@ function rel(seq: number, base: number): number {
   return ((seq - base) | 0);
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const len = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Convenience: every decodable TCP/UDP segment of a capture. */
 export function segmentsOf(buf: Uint8Array): Segment[] {

@@ -25,7 +25,8 @@ import {
   encodeConnectionRequest,
   isX224Disconnect,
 } from '../../src/codec/x224.js';
-import { concat } from '../../src/replay/capture.js';
+import { concatBytes } from '../../src/codec/writer.js';
+const concat = (parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 import { connection, prng, streamsOf } from './framer-pdus.js';
 
 // Random and mutated input through every decoder: the only acceptable failure is a DecodeError. Seeded, so a

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/codec/errors.js';
 import { TpktFramer, fastPathLengthBytes } from '../../src/codec/framer.js';
-import { concat } from '../../src/replay/capture.js';
+import { concatBytes } from '../../src/codec/writer.js';
+const concat = (parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 import { hex, toHex } from '../../src/codec/writer.js';
 import { connection, pdusOf, prng, streamsOf } from './framer-pdus.js';
 

@@ -7,6 +7,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { loadNative } from './native.js';
+import { connectTcp } from './tcp.js';
 
 /** TCP_MAXSEG limits on Linux: TCP_MIN_MSS (88) .. MAX_TCP_WINDOW (32767). */
 export const MIN_MSS = 88;
@@ -72,33 +73,11 @@ export async function connectWithMss(
     address = res.address;
   }
   if (opts.signal?.aborted) throw abortError();
-  const socket = mssSocket(address, port, mss);
-  return await new Promise<net.Socket>((resolve, reject) => {
-    let done = false;
-    const finish = (err?: Error) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      socket.removeListener('error', onError);
-      socket.removeListener('connect', onConnect);
-      if (err) {
-        socket.destroy();
-        reject(err);
-      } else resolve(socket);
-    };
-    const onError = (e: Error) => finish(e);
-    const onConnect = () => finish();
-    const onAbort = () => finish(abortError());
-    // An error in the same tick as the deadline wins (setImmediate), so an RST racing the timer is 'refused'.
-    const timer = setTimeout(
-      () => setImmediate(() => finish(errorWithCode('ETIMEDOUT', `connect ${address}:${port} (mss ${mss}): no answer within ${Math.round(opts.timeoutMs)} ms`))),
-      left(),
-    );
-    socket.once('error', onError);
-    socket.once('connect', onConnect);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  const addr = address;
+  const r = await connectTcp(addr, port, { timeoutMs: left(), signal: opts.signal, socket: () => mssSocket(addr, port, mss) });
+  if (r.outcome === 'open' && r.socket) return r.socket;
+  if (r.errno === 'ABORTED') throw abortError();
+  throw errorWithCode(r.errno ?? 'EIO', `connect ${address}:${port} (mss ${mss}): ${r.message ?? r.outcome}`);
 }
 
 /** The MSS the kernel uses on a connected socket (TCP_MAXSEG read back), or undefined without the addon. */

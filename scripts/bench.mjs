@@ -27,7 +27,7 @@ import {
   EXIT,
   LAB_HOSTS,
   LAB_PATH,
-  LabError,
+  withLab,
   REPO,
   assertLabStillUp,
   flushPmtu,
@@ -211,18 +211,9 @@ async function main() {
   sweepStaleCounters();
   const startedAt = new Date().toISOString();
   const results = [];
-  try {
+  await withLab(guard, SCRIPT, async () => {
     for (const host of hosts) results.push(await benchHost(host, runs));
-  } catch (e) {
-    killAllChildren();
-    await guard.release();
-    if (e instanceof LabError) {
-      process.stderr.write(`${SCRIPT}: ${e.message}\n`);
-      process.exit(EXIT.LAB);
-    }
-    throw e;
-  }
-  await guard.release();
+  });
 
   const rows = [['host', 'nmap s', 'rdprobe s', 'probe ms', 'ratio', 'ratio(probe)', '≤¼?', 'conns nmap', 'conns rdprobe']];
   for (const r of results) {

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import {
   EXIT,
   LAB_HOSTS,
-  LabError,
+  withLab,
   REPO,
   assertLabStillUp,
   flushPmtu,
@@ -156,23 +156,14 @@ async function main() {
   guard = await requireLab({ up: !!args.up, script: SCRIPT });
   sweepStaleCounters();
   const results = [];
-  try {
+  await withLab(guard, SCRIPT, async () => {
     for (const host of hosts) {
       process.stderr.write(`${SCRIPT}: ${host} …\n`);
       const r = await compareHost(host, args);
       results.push(r);
       printHost(r);
     }
-  } catch (e) {
-    killAllChildren();
-    await guard.release();
-    if (e instanceof LabError) {
-      process.stderr.write(`${SCRIPT}: ${e.message}\n`);
-      process.exit(EXIT.LAB);
-    }
-    throw e;
-  }
-  await guard.release();
+  });
 
   // summary
   const names = ['same', 'nmap wrong', 'nmap failed', 'rdprobe only', 'nmap only', 'rdprobe wrong', 'RDPROBE WRONG', 'RDPROBE FAILED', 'DIFFERENT', 'both wrong', 'both failed'];

@@ -376,3 +376,23 @@ export function median(xs) {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/**
+ * Run `work` while holding the lab guard: on a lab error, kill our children, release, print one line and exit with
+ * EXIT.LAB; any other error is rethrown after the same clean-up. Releases the guard in every case.
+ */
+export async function withLab(guard, script, work) {
+  try {
+    return await work();
+  } catch (e) {
+    killAllChildren();
+    await guard.release();
+    if (e instanceof LabError) {
+      process.stderr.write(`${script}: ${e.message}\n`);
+      process.exit(EXIT.LAB);
+    }
+    throw e;
+  } finally {
+    await guard.release();
+  }
+}

@@ -29,21 +29,18 @@ import {
   LAB_PATH,
   withLab,
   REPO,
-  assertLabStillUp,
-  flushPmtu,
   killAllChildren,
   median,
   onInterrupt,
   parseArgs,
   requireLab,
-  runInClient,
   selectHosts,
   table,
 } from './lib/lab-guard.mjs';
 import { nmapOutcome, parseNmap } from './lib/nmap-parse.mjs';
 import { FACT_LABELS, PROTOCOL_ROWS, isFailed, nmapFacts, rdprobeExtras, rdprobeFacts, rdprobeOutcome } from './lib/facts.mjs';
 import { LAB_FACTS, verdict } from './lib/lab-facts.mjs';
-import { counted, showConns, startConnCounter, sweepStaleCounters } from './lib/conn-count.mjs';
+import { measureInClient, showConns, sweepStaleCounters } from './lib/conn-count.mjs';
 
 const SCRIPT = 'bench';
 const USAGE = `usage: node scripts/bench.mjs [--runs N] [--hosts ${Object.keys(LAB_HOSTS).join(',')}] [--up] [--out DIR]
@@ -64,19 +61,6 @@ function rdprobeCmd(host) {
   return [process.execPath, join(REPO, 'bin', 'rdprobe.js'), 'probe', LAB_HOSTS[host].address, '--json', ...(RDPROBE_EXTRA_ARGS[host] ?? [])];
 }
 
-async function once(host, cmd, timeoutMs) {
-  if (LAB_HOSTS[host].pmtu) flushPmtu();
-  const counter = startConnCounter(LAB_HOSTS[host].address);
-  let res;
-  let conns;
-  try {
-    res = await runInClient(counted(cmd), { timeoutMs });
-  } finally {
-    conns = await counter.stop();
-  }
-  assertLabStillUp(`after ${cmd[0] === 'nmap' ? 'nmap' : 'rdprobe'} on ${host}`);
-  return { res, conns };
-}
 
 /**
  * Per comparable fact, the verdict against the lab reference (lib/lab-facts.mjs): how many nmap gets wrong or cannot
@@ -117,7 +101,7 @@ async function benchHost(host, runs) {
   const out = { host, address: h.address, what: h.what, nmap: [], rdprobe: [] };
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`${SCRIPT}: ${host} run ${i + 1}/${runs}: nmap…`);
-    const n = await once(host, nmapCmd(h.address), NMAP_TIMEOUT_MS);
+    const n = await measureInClient(host, nmapCmd(h.address), NMAP_TIMEOUT_MS);
     const parsed = parseNmap(n.res.stdout + n.res.stderr);
     out.nmap.push({
       ms: Math.round(n.res.ms),
@@ -130,7 +114,7 @@ async function benchHost(host, runs) {
     });
     await new Promise((r) => setTimeout(r, 300));
     process.stderr.write(' rdprobe…');
-    const r = await once(host, rdprobeCmd(host), RDPROBE_TIMEOUT_MS);
+    const r = await measureInClient(host, rdprobeCmd(host), RDPROBE_TIMEOUT_MS);
     let obs = null;
     try {
       obs = JSON.parse(r.res.stdout);

@@ -31,20 +31,17 @@ import {
   LAB_HOSTS,
   withLab,
   REPO,
-  assertLabStillUp,
-  flushPmtu,
   killAllChildren,
   onInterrupt,
   parseArgs,
   requireLab,
-  runInClient,
   selectHosts,
   table,
 } from './lib/lab-guard.mjs';
 import { nmapOutcome, parseNmap } from './lib/nmap-parse.mjs';
 import { FACT_LABELS, PROTOCOL_ROWS, nmapFacts, rdprobeExtras, rdprobeFacts, rdprobeOutcome, showValue } from './lib/facts.mjs';
 import { FAILING, FAILING_STRICT, LAB_FACTS, verdict } from './lib/lab-facts.mjs';
-import { counted, showConns, startConnCounter, sweepStaleCounters } from './lib/conn-count.mjs';
+import { measureInClient, showConns, sweepStaleCounters } from './lib/conn-count.mjs';
 
 const SCRIPT = 'compare-nmap';
 const USAGE = `usage: node scripts/compare-nmap.mjs [--hosts ${Object.keys(LAB_HOSTS).join(',')}] [--up] [--strict] [--verbose]
@@ -61,29 +58,15 @@ const RDPROBE_EXTRA_ARGS = { blackhole: ['--phase-timeout', '3000'] };
 
 // ---------------------------------------------------------------------------------------------------------------
 
-async function measure(host, cmd, timeoutMs) {
-  const h = LAB_HOSTS[host];
-  if (h.pmtu) flushPmtu(); // a PMTU learned by the previous run would hide the black hole (lab/README.md)
-  const counter = startConnCounter(h.address);
-  let res;
-  let conns;
-  try {
-    res = await runInClient(counted(cmd), { timeoutMs });
-  } finally {
-    conns = await counter.stop();
-  }
-  assertLabStillUp(`after ${cmd[0] === 'nmap' ? 'nmap' : 'rdprobe'} on ${host}`);
-  return { res, conns };
-}
 
 async function compareHost(host, opts) {
   const h = LAB_HOSTS[host];
   const nmapCmd = ['nmap', '-n', '-Pn', '-d', '-p3389', '--script', 'rdp-enum-encryption,rdp-ntlm-info', h.address];
   const rdCmd = [process.execPath, join(REPO, 'bin', 'rdprobe.js'), 'probe', h.address, '--json', ...(RDPROBE_EXTRA_ARGS[host] ?? [])];
 
-  const nm = await measure(host, nmapCmd, NMAP_TIMEOUT_MS);
+  const nm = await measureInClient(host, nmapCmd, NMAP_TIMEOUT_MS);
   await new Promise((r) => setTimeout(r, 300)); // let the server reap the last connection (xrdp backlog is 2)
-  const rd = await measure(host, rdCmd, RDPROBE_TIMEOUT_MS);
+  const rd = await measureInClient(host, rdCmd, RDPROBE_TIMEOUT_MS);
 
   const parsed = parseNmap(nm.res.stdout + nm.res.stderr);
   const nf = nm.res.timedOut ? { port: { failed: `nmap killed after ${NMAP_TIMEOUT_MS} ms` } } : nmapFacts(parsed, nm.res);

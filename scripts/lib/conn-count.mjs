@@ -12,7 +12,7 @@
  * one behind); the lab's own tables are never touched. Only rdplab-client is modified.
  */
 import { spawnSync } from 'node:child_process';
-import { CLIENT_NS, LAB_PATH, RDP_PORT, atCleanup, which } from './lab-guard.mjs';
+import { CLIENT_NS, LAB_HOSTS, LAB_PATH, RDP_PORT, assertLabStillUp, atCleanup, flushPmtu, runInClient, which } from './lab-guard.mjs';
 
 const TABLE_PREFIX = 'rdprobe_cc_';
 /** Group id for counted runs: unlikely to collide with a real group; one per script process. */
@@ -103,4 +103,23 @@ export function showConns(c) {
   if (!c) return 'n/a';
   if (c.error) return `n/a (${c.error})`;
   return `${c.attempts}${c.synPackets !== c.attempts ? ` (${c.synPackets} SYNs)` : ''}`;
+}
+
+/**
+ * Run one tool's command inside rdplab-client against a lab host, counting its TCP connections; flush learned path
+ * MTUs first on the path hosts (a PMTU learned by the previous run would hide the black hole, lab/README.md).
+ */
+export async function measureInClient(host, cmd, timeoutMs) {
+  const h = LAB_HOSTS[host];
+  if (h.pmtu) flushPmtu();
+  const counter = startConnCounter(h.address);
+  let res;
+  let conns;
+  try {
+    res = await runInClient(counted(cmd), { timeoutMs });
+  } finally {
+    conns = await counter.stop();
+  }
+  assertLabStillUp(`after ${cmd[0] === 'nmap' ? 'nmap' : 'rdprobe'} on ${host}`);
+  return { res, conns };
 }

@@ -5,18 +5,8 @@ import { decodeTSCredentials, decodeTSRequest, encodePasswordCredentials, encode
 import { DecodeError } from '../../src/codec/errors.js';
 import { decodeAuthenticate, decodeAvPairs, decodeChallenge, decodeNegotiate, encodeAuthenticate, encodeChallenge, encodeNegotiate, ntowfv1 } from '../../src/codec/ntlm.js';
 import { hex } from '../../src/codec/writer.js';
+import { prng } from '../helpers/prng.js';
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [0x00, 0x01, 0x02, 0x04, 0x30, 0x7f, 0x80, 0x81, 0x82, 0x84, 0x89, 0xa0, 0xa1, 0xfe, 0xff];
 

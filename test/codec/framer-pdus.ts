@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { segmentsOf, tcpStreams, type TcpStream } from '../../src/replay/capture.js';
 import { TpktFramer } from '../../src/codec/framer.js';
+export { prng } from '../helpers/prng.js';
 
 export const PCAP_DIR = fileURLToPath(new URL('../../fixtures/pcap/', import.meta.url));
 
@@ -52,14 +53,3 @@ export function connection(file: string, n = 0, skip: { c2s?: number; s2c?: numb
   throw new Error(`${file} #${n}: neither direction starts with an X.224 Connection Request`);
 }
 
-/** A small seeded PRNG (mulberry32) so fuzz runs are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

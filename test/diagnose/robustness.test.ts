@@ -8,17 +8,8 @@ import { validateObservation } from '../../src/observation/validate.js';
 import type { Observation } from '../../src/observation/types.js';
 import { renderDiagnosis } from '../../src/report/findings.js';
 import { healthy, NEG, windowsNlaRequired, xrdpRdpOnly, xrdpTlsOnly } from './fixtures.js';
+import { prng } from '../helpers/prng.js';
 
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PICK = {
   dns: ['ok', 'nxdomain', 'nodata', 'servfail', 'refused', 'timeout', 'error', 'skipped'],

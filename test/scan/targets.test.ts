@@ -14,18 +14,8 @@ import {
   type ScanTarget,
   type Token,
 } from '../../src/scan/targets.js';
+import { prng } from '../helpers/prng.js';
 
-/** mulberry32: a small seeded PRNG so every property run is reproducible (seed printed on failure). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const tok = (text: string, line = 1): Token => ({ text, source: 't', line });
 const keys = (it: Iterable<ScanTarget>) => [...it].map((t) => t.key);

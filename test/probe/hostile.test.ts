@@ -10,6 +10,16 @@ const PHASE = 600;
 const quick: ProbeOptions = { phaseTimeoutMs: PHASE, timeoutMs: 5000, enumerate: false, tlsVersions: false };
 const selectSsl = encodeConnectionConfirm({ neg: { kind: 'response', flags: 0x1f, selectedProtocol: PROTOCOL_SSL } });
 
+/** Answers the Connection Request with a Confirm selecting SSL, one byte every 100 ms. */
+async function dripConfirm(s: Parameters<Parameters<typeof fakePeer>[0]>[0]): Promise<void> {
+  await readTpkt(s);
+  for (const b of selectSsl) {
+    if (s.destroyed) return;
+    s.write(Buffer.of(b));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 let peer: FakePeer | undefined;
 afterEach(async () => {
   await peer?.close();
@@ -58,14 +68,7 @@ describe('probe against hostile peers', () => {
   });
 
   it('a Confirm dripped one byte per 100 ms: timeout with the partial byte count under a short deadline', async () => {
-    peer = await fakePeer(async (s) => {
-      await readTpkt(s);
-      for (const b of selectSsl) {
-        if (s.destroyed) return;
-        s.write(Buffer.of(b));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    });
+    peer = await fakePeer(dripConfirm);
     const obs = await runProbe(`127.0.0.1:${peer.port}`, { ...quick, tlsVersions: false, credssp: false, mcs: false });
     expect(obs.x224?.outcome).toBe('timeout');
     expect(obs.x224?.bytesReceived).toBeGreaterThanOrEqual(4);
@@ -74,14 +77,7 @@ describe('probe against hostile peers', () => {
   });
 
   it('a Confirm dripped one byte per 100 ms completes under a long enough deadline', async () => {
-    peer = await fakePeer(async (s) => {
-      await readTpkt(s);
-      for (const b of selectSsl) {
-        if (s.destroyed) return;
-        s.write(Buffer.of(b));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    });
+    peer = await fakePeer(dripConfirm);
     const obs = await runProbe(`127.0.0.1:${peer.port}`, { ...quick, phaseTimeoutMs: 3500, depth: 'negotiate' });
     expect(obs.x224?.outcome).toBe('selected');
     expect(obs.x224?.selected).toBe('SSL');

@@ -293,7 +293,7 @@ export interface ConnectResponseOptions extends ServerDataOptions {
   noUserData?: boolean;
   /** Ready-made server data blocks (replaces core/security/net/… when given). */
   serverBlocks?: Uint8Array;
-  /** Write the connectPDU length as 0x2A like Windows does (see gcc.ts), instead of the true length. */
+  /** Write the connectPDU length as 0x2A like Windows does (see gcc/t124.ts), instead of the true length. */
   windowsLengthQuirk?: boolean;
 }
 

@@ -3,7 +3,7 @@
  * mstsc/FreeRDP/nmap put raw NTLM messages into TSRequest.negoTokens.
  *
  *   first()            → TSRequest { negoTokens: [NEGOTIATE] }
- *   next(CHALLENGE)    → without credentials: done, with the server's NtlmInfo (host/domain names, OS build, clock).
+ *   next(CHALLENGE)    → without credentials: done, with the server's CHALLENGE (host/domain names, OS build, clock).
  *                        with credentials: TSRequest { negoTokens: [AUTHENTICATE], pubKeyAuth, clientNonce (v5+) }
  *   next(pubKeyAuth)   → verifies the server's echo, then TSRequest { authInfo: sealed TSCredentials }, done.
  *
@@ -21,11 +21,10 @@
  * `new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' })` → subjectPublicKeyFromSpki().
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Coded, NtlmInfo } from '../observation/types.js';
+import type { Coded } from '../observation/vocab.js';
 import { decodeTSRequest, encodePasswordCredentials, encodeTSRequest } from './credssp.js';
 import { DecodeError } from './errors.js';
 import {
-  challengeInfo,
   decodeChallenge,
   DEFAULT_NEGOTIATE_FLAGS,
   encodeAuthenticate,
@@ -35,7 +34,8 @@ import {
   NtlmSession,
   ntowfv1,
   SIGNATURE_LENGTH,
-} from './ntlm.js';
+  type ChallengeMessage,
+} from './ntlm/index.js';
 import { ntstatusCoded } from './ntstatus.js';
 import { concatBytes } from './writer.js';
 
@@ -79,8 +79,9 @@ export interface CredsspStep {
   done?: boolean;
   /** TSRequest version in the server message just processed. */
   version?: number;
-  /** Set on the step that processed the CHALLENGE. */
-  challenge?: NtlmInfo;
+  /** Set on the step that processed the CHALLENGE: the decoded message and our clock when it arrived (the probe
+   * maps both to the Observation's NtlmInfo, probe/map/ntlm.ts). */
+  challenge?: { message: ChallengeMessage; receivedAt: Date };
   /** TSRequest.errorCode from the server (NTSTATUS, unsigned), with its name. */
   errorCode?: Coded;
   /** Authentication-level failure (pubKeyAuth does not verify, unsupported NTLM flags). Never contains the secret. */
@@ -206,7 +207,7 @@ export class CredsspClient {
     }
     const raw = token.slice(); // the MIC covers these exact bytes
     const ch = decodeChallenge(raw);
-    step.challenge = challengeInfo(ch, this.#now());
+    step.challenge = { message: ch, receivedAt: this.#now() };
     if (this.#ntHash === undefined || this.#user === undefined || this.#publicKey === undefined || !this.#negotiate) {
       return this.#finish(step, 'challenge');
     }

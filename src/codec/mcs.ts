@@ -53,9 +53,9 @@ import {
   encodeServerDataBlocks,
   TRANSPORTTYPE_UDPFECR,
   TRANSPORTTYPE_UDP_PREFERRED,
-} from './gcc.js';
+} from './gcc/index.js';
 import { TPKT_HEADER_LENGTH, decodeTpkt, decodeX224Data, wrapX224Data } from './tpkt.js';
-import type { Coded } from '../observation/types.js';
+import type { Coded } from '../observation/vocab.js';
 
 export const MCS_TYPE_CONNECT_INITIAL = 101; // T.125 §7 part 2 [APPLICATION 101]
 export const MCS_TYPE_CONNECT_RESPONSE = 102; // [APPLICATION 102]
@@ -293,7 +293,7 @@ export interface ConnectResponseOptions extends ServerDataOptions {
   noUserData?: boolean;
   /** Ready-made server data blocks (replaces core/security/net/… when given). */
   serverBlocks?: Uint8Array;
-  /** Write the connectPDU length as 0x2A like Windows does (see gcc.ts), instead of the true length. */
+  /** Write the connectPDU length as 0x2A like Windows does (see gcc/t124.ts), instead of the true length. */
   windowsLengthQuirk?: boolean;
 }
 

@@ -1,9 +1,11 @@
-/** Code → stable name with an `unknown(0x…)` fallback that keeps the raw number. */
+import { unknownName } from '../observation/vocab.js';
+
+/** Code → stable name with an `unknown(0x…)` fallback (vocab unknownName) that keeps the raw number. */
 export function nameOf(table: Readonly<Record<number, string>>, code: number, width = 8): string {
-  return table[code] ?? `unknown(0x${code.toString(16).padStart(width, '0')})`;
+  return table[code] ?? unknownName(code, width);
 }
 
-/** Bit flags → names of the set bits; unknown bits appear as `unknown(0x…)`. */
+/** Bit flags → names of the set bits; unknown bits appear as `unknown(0x…)` (not padded). */
 export function flagNames(table: Readonly<Record<number, string>>, value: number): string[] {
   const out: string[] = [];
   let rest = value >>> 0;
@@ -14,6 +16,6 @@ export function flagNames(table: Readonly<Record<number, string>>, value: number
       rest = (rest & ~b) >>> 0;
     }
   }
-  if (rest) out.push(`unknown(0x${(rest >>> 0).toString(16)})`);
+  if (rest) out.push(unknownName(rest, 0));
   return out;
 }

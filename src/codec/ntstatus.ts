@@ -5,6 +5,7 @@
  * TSRequest.errorCode is a DER INTEGER, i.e. signed: 0xC000006D arrives as the negative number -1073741715. Every
  * function here takes either form and works on the unsigned 32-bit value.
  */
+import type { Coded } from '../observation/vocab.js';
 import { nameOf } from './names.js';
 
 export const NTSTATUS: Readonly<Record<number, string>> = {
@@ -55,8 +56,8 @@ export function ntstatusName(value: number): string {
   return nameOf(NTSTATUS, toU32(value), 8);
 }
 
-/** `{ value, name }` in the shape of the Observation `Coded` type, value unsigned. */
-export function ntstatusCoded(value: number): { value: number; name: string } {
+/** `{ value, name }` as a vocab `Coded`, value unsigned. */
+export function ntstatusCoded(value: number): Coded {
   const v = toU32(value);
   return { value: v, name: ntstatusName(v) };
 }

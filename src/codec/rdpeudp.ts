@@ -17,7 +17,7 @@ import { DecodeError } from './errors.js';
 import { flagNames, nameOf } from './names.js';
 import { Reader } from './reader.js';
 import { toHex, Writer } from './writer.js';
-import type { Coded, Flags } from '../observation/types.js';
+import type { Coded, Flags } from '../observation/vocab.js';
 
 const LAYER = 'rdpeudp';
 

@@ -17,47 +17,34 @@ import {
   decodeTpkt,
   encodeTpkt,
 } from './tpkt.js';
-import type { Coded, Flags, ProtocolName } from '../observation/types.js';
+import {
+  CORRELATION_INFO_PRESENT,
+  NEG_REQUEST_FLAG_NAMES,
+  NEG_RESPONSE_FLAG_NAMES,
+  PROTOCOL_BITS,
+  PROTOCOL_NAMES,
+  unknownName,
+  type Coded,
+  type Flags,
+  type ProtocolName,
+  type SelectedProtocol,
+} from '../observation/vocab.js';
 
 // ------------------------------------------------------------------------------------------------------------------
-// Protocols (MS-RDPBCGR 2.2.1.1.1 requestedProtocols, 2.2.1.2.1 selectedProtocol)
+// Protocols (MS-RDPBCGR 2.2.1.1.1 requestedProtocols, 2.2.1.2.1 selectedProtocol): values and names live in vocab;
+// the wire values are re-exported here because every encoder caller (probe, test peers) needs them with the codec.
 
-export const PROTOCOL_RDP = 0x00000000; // Standard RDP Security (5.3)
-export const PROTOCOL_SSL = 0x00000001; // TLS (5.4.5.1)
-export const PROTOCOL_HYBRID = 0x00000002; // CredSSP (5.4.5.2)
-export const PROTOCOL_RDSTLS = 0x00000004; // RDSTLS (5.4.5.3)
-export const PROTOCOL_HYBRID_EX = 0x00000008; // CredSSP + Early User Authorization Result PDU (2.2.10.2)
-export const PROTOCOL_RDSAAD = 0x00000010; // RDS AAD Auth (5.4.5.4)
+export { PROTOCOL_HYBRID, PROTOCOL_HYBRID_EX, PROTOCOL_RDP, PROTOCOL_RDSAAD, PROTOCOL_RDSTLS, PROTOCOL_SSL } from '../observation/vocab.js';
 
-const PROTOCOL_BITS: readonly [ProtocolName, number][] = [
-  ['SSL', PROTOCOL_SSL],
-  ['HYBRID', PROTOCOL_HYBRID],
-  ['RDSTLS', PROTOCOL_RDSTLS],
-  ['HYBRID_EX', PROTOCOL_HYBRID_EX],
-  ['RDSAAD', PROTOCOL_RDSAAD],
-];
-const PROTOCOL_VALUE: Readonly<Record<ProtocolName, number>> = {
-  RDP: PROTOCOL_RDP,
-  SSL: PROTOCOL_SSL,
-  HYBRID: PROTOCOL_HYBRID,
-  RDSTLS: PROTOCOL_RDSTLS,
-  HYBRID_EX: PROTOCOL_HYBRID_EX,
-  RDSAAD: PROTOCOL_RDSAAD,
-};
-const SELECTED_PROTOCOL_NAMES: Readonly<Record<number, ProtocolName>> = {
-  [PROTOCOL_RDP]: 'RDP',
-  [PROTOCOL_SSL]: 'SSL',
-  [PROTOCOL_HYBRID]: 'HYBRID',
-  [PROTOCOL_RDSTLS]: 'RDSTLS',
-  [PROTOCOL_HYBRID_EX]: 'HYBRID_EX',
-  [PROTOCOL_RDSAAD]: 'RDSAAD',
-};
+/** Every protocol bit but PROTOCOL_RDP (which is 0), in PROTOCOL_NAMES order. */
+const PROTOCOL_MASK_BITS: readonly [ProtocolName, number][] = PROTOCOL_NAMES.filter((n) => n !== 'RDP').map((n) => [n, PROTOCOL_BITS[n]]);
+const SELECTED_PROTOCOL_NAMES: Readonly<Record<number, ProtocolName>> = Object.fromEntries(PROTOCOL_NAMES.map((n) => [PROTOCOL_BITS[n], n]));
 
 /** Names → requestedProtocols bitmask ('RDP' contributes no bit: PROTOCOL_RDP is the absence of the others). */
 export function protocolMask(names: readonly ProtocolName[]): number {
   let m = 0;
   for (const n of names) {
-    const v = PROTOCOL_VALUE[n];
+    const v = PROTOCOL_BITS[n];
     if (v === undefined) throw new TypeError(`unknown protocol name ${String(n)}`);
     m |= v;
   }
@@ -67,7 +54,7 @@ export function protocolMask(names: readonly ProtocolName[]): number {
 /** requestedProtocols bitmask → names; 0 is ['RDP']. Unknown bits are dropped (see unknownProtocolBits). */
 export function protocolNames(mask: number): ProtocolName[] {
   if ((mask >>> 0) === 0) return ['RDP'];
-  return PROTOCOL_BITS.filter(([, bit]) => (mask & bit) !== 0).map(([n]) => n);
+  return PROTOCOL_MASK_BITS.filter(([, bit]) => (mask & bit) !== 0).map(([n]) => n);
 }
 
 /** Bits of a requestedProtocols mask that no protocol defines. */
@@ -76,8 +63,8 @@ export function unknownProtocolBits(mask: number): number {
 }
 
 /** selectedProtocol (a single value, not a mask) → name, or `unknown(0x…)`. */
-export function selectedProtocolName(value: number): ProtocolName | `unknown(0x${string})` {
-  return (SELECTED_PROTOCOL_NAMES[value] ?? nameOf({}, value)) as ProtocolName | `unknown(0x${string})`;
+export function selectedProtocolName(value: number): SelectedProtocol {
+  return SELECTED_PROTOCOL_NAMES[value] ?? unknownName(value, 8);
 }
 
 // ------------------------------------------------------------------------------------------------------------------
@@ -90,14 +77,7 @@ export const TYPE_RDP_CORRELATION_INFO = 0x06;
 export const RDP_NEG_LENGTH = 8;
 export const RDP_CORRELATION_INFO_LENGTH = 36;
 
-export const RESTRICTED_ADMIN_MODE_REQUIRED = 0x01;
-export const REDIRECTED_AUTHENTICATION_MODE_REQUIRED = 0x02;
-export const CORRELATION_INFO_PRESENT = 0x08;
-export const NEG_REQUEST_FLAG_NAMES: Readonly<Record<number, string>> = {
-  [RESTRICTED_ADMIN_MODE_REQUIRED]: 'RESTRICTED_ADMIN_MODE_REQUIRED',
-  [REDIRECTED_AUTHENTICATION_MODE_REQUIRED]: 'REDIRECTED_AUTHENTICATION_MODE_REQUIRED',
-  [CORRELATION_INFO_PRESENT]: 'CORRELATION_INFO_PRESENT',
-};
+// flag values and names: vocab (NEG_REQUEST_FLAG_NAMES, CORRELATION_INFO_PRESENT …)
 
 export function negRequestFlags(value: number): Flags {
   return { value, names: flagNames(NEG_REQUEST_FLAG_NAMES, value) };
@@ -106,18 +86,7 @@ export function negRequestFlags(value: number): Flags {
 // ------------------------------------------------------------------------------------------------------------------
 // RDP_NEG_RSP flags (MS-RDPBCGR 2.2.1.2.1)
 
-export const EXTENDED_CLIENT_DATA_SUPPORTED = 0x01;
-export const DYNVC_GFX_PROTOCOL_SUPPORTED = 0x02;
-export const NEGRSP_FLAG_RESERVED = 0x04;
-export const RESTRICTED_ADMIN_MODE_SUPPORTED = 0x08;
-export const REDIRECTED_AUTHENTICATION_MODE_SUPPORTED = 0x10;
-export const NEG_RESPONSE_FLAG_NAMES: Readonly<Record<number, string>> = {
-  [EXTENDED_CLIENT_DATA_SUPPORTED]: 'EXTENDED_CLIENT_DATA_SUPPORTED',
-  [DYNVC_GFX_PROTOCOL_SUPPORTED]: 'DYNVC_GFX_PROTOCOL_SUPPORTED',
-  [NEGRSP_FLAG_RESERVED]: 'NEGRSP_FLAG_RESERVED',
-  [RESTRICTED_ADMIN_MODE_SUPPORTED]: 'RESTRICTED_ADMIN_MODE_SUPPORTED',
-  [REDIRECTED_AUTHENTICATION_MODE_SUPPORTED]: 'REDIRECTED_AUTHENTICATION_MODE_SUPPORTED',
-};
+// flag values and names: vocab (NEG_RESPONSE_FLAG_NAMES, EXTENDED_CLIENT_DATA_SUPPORTED …)
 
 export function negResponseFlags(value: number): Flags {
   return { value, names: flagNames(NEG_RESPONSE_FLAG_NAMES, value) };
@@ -126,29 +95,7 @@ export function negResponseFlags(value: number): Flags {
 // ------------------------------------------------------------------------------------------------------------------
 // RDP_NEG_FAILURE failureCode (MS-RDPBCGR 2.2.1.2.2)
 
-export const SSL_REQUIRED_BY_SERVER = 0x00000001;
-export const SSL_NOT_ALLOWED_BY_SERVER = 0x00000002;
-export const SSL_CERT_NOT_ON_SERVER = 0x00000003;
-export const INCONSISTENT_FLAGS = 0x00000004;
-export const HYBRID_REQUIRED_BY_SERVER = 0x00000005;
-export const SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER = 0x00000006;
-export const FAILURE_CODE_NAMES: Readonly<Record<number, string>> = {
-  [SSL_REQUIRED_BY_SERVER]: 'SSL_REQUIRED_BY_SERVER',
-  [SSL_NOT_ALLOWED_BY_SERVER]: 'SSL_NOT_ALLOWED_BY_SERVER',
-  [SSL_CERT_NOT_ON_SERVER]: 'SSL_CERT_NOT_ON_SERVER',
-  [INCONSISTENT_FLAGS]: 'INCONSISTENT_FLAGS',
-  [HYBRID_REQUIRED_BY_SERVER]: 'HYBRID_REQUIRED_BY_SERVER',
-  [SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER]: 'SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER',
-};
-
-/** failureCode → its spec name, or `unknown(0x0000000n)`. */
-export function failureName(code: number): string {
-  return nameOf(FAILURE_CODE_NAMES, code);
-}
-
-export function failureCoded(code: number): Coded {
-  return { value: code, name: failureName(code) };
-}
+// failureCode names: vocab NEG_FAILURE_NAMES / negFailureName (one table, shared with diagnose).
 
 // ------------------------------------------------------------------------------------------------------------------
 // Connection Request (MS-RDPBCGR 2.2.1.1, 3.2.5.3.1)

@@ -8,23 +8,19 @@
  * 3.3.5.3.1), then the derived `security` facts, then what the main exchange implies for a subset of its offer.
  * Then the client's reaction is applied (accept the selection, or retry with fewer protocols like FreeRDP does).
  */
-import type { Coded, Observation, ProtocolName, ProtocolResult } from '../observation/types.js';
+import type { Observation, ProtocolResult } from '../observation/types.js';
+import {
+  HYBRID_REQUIRED_BY_SERVER,
+  SSL_CERT_NOT_ON_SERVER,
+  SSL_NOT_ALLOWED_BY_SERVER,
+  SSL_REQUIRED_BY_SERVER,
+  assertNever,
+  negFailureCoded,
+  type Coded,
+  type ProtocolName,
+} from '../observation/vocab.js';
 import type { ClientProfile } from './profiles.js';
 import type { Evidence } from './types.js';
-
-/** RDP_NEG_FAILURE failureCode names (MS-RDPBCGR 2.2.1.2.2). */
-export const NEG_FAILURE: Readonly<Record<number, string>> = {
-  1: 'SSL_REQUIRED_BY_SERVER',
-  2: 'SSL_NOT_ALLOWED_BY_SERVER',
-  3: 'SSL_CERT_NOT_ON_SERVER',
-  4: 'INCONSISTENT_FLAGS',
-  5: 'HYBRID_REQUIRED_BY_SERVER',
-  6: 'SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER',
-};
-
-function failure(code: number): Coded {
-  return { value: code, name: NEG_FAILURE[code] ?? `unknown(0x${code.toString(16).padStart(8, '0')})` };
-}
 
 /** How directly an answer was observed. */
 export type AnswerBasis = 'exact' | 'combined' | 'facts' | 'implied';
@@ -93,8 +89,10 @@ function fromEnumeration(p: ProtocolName, r: ProtocolResult): Answer {
     case 'refused':
       if (r.detail) ev.push({ field: `${f}.detail`, value: r.detail });
       return { kind: 'no-answer', outcome: r.detail ?? r.outcome, basis: 'exact', evidence: ev };
-    default:
+    case 'error':
       return { kind: 'unknown', evidence: ev };
+    default:
+      return assertNever(r.outcome, 'protocol result outcome');
   }
 }
 
@@ -113,21 +111,21 @@ export function singleAnswer(obs: Observation, p: ProtocolName): Answer {
       kind: 'selected', protocol, basis: 'facts', evidence: [...ks.map(fact), ...basis],
     });
     const fail = (code: number, ...ks: (keyof Omit<typeof f, 'basis'>)[]): Answer => ({
-      kind: 'failure', failure: failure(code), basis: 'facts', evidence: [...ks.map(fact), ...basis],
+      kind: 'failure', failure: negFailureCoded(code), basis: 'facts', evidence: [...ks.map(fact), ...basis],
     });
     if (p === 'RDP') {
       if (f.standardRdpAllowed === true) return sel('RDP', 'standardRdpAllowed');
-      if (f.nlaRequired === true) return fail(5, 'nlaRequired');
-      if (f.tlsRequired === true) return fail(1, 'tlsRequired');
+      if (f.nlaRequired === true) return fail(HYBRID_REQUIRED_BY_SERVER, 'nlaRequired');
+      if (f.tlsRequired === true) return fail(SSL_REQUIRED_BY_SERVER, 'tlsRequired');
     } else if (p === 'SSL') {
-      if (f.nlaRequired === true) return fail(5, 'nlaRequired');
+      if (f.nlaRequired === true) return fail(HYBRID_REQUIRED_BY_SERVER, 'nlaRequired');
       if (f.tlsSupported === true) return sel('SSL', 'tlsSupported');
-      if (f.tlsSupported === false && f.standardRdpAllowed === true) return fail(2, 'tlsSupported', 'standardRdpAllowed');
+      if (f.tlsSupported === false && f.standardRdpAllowed === true) return fail(SSL_NOT_ALLOWED_BY_SERVER, 'tlsSupported', 'standardRdpAllowed');
     } else if (p === 'HYBRID' || p === 'HYBRID_EX') {
       if (f.nlaSupported === true) return sel('HYBRID', 'nlaSupported');
-      if (f.nlaSupported === false && f.tlsSupported === true) return fail(1, 'nlaSupported', 'tlsSupported');
+      if (f.nlaSupported === false && f.tlsSupported === true) return fail(SSL_REQUIRED_BY_SERVER, 'nlaSupported', 'tlsSupported');
       if (f.nlaSupported === false && f.tlsSupported === false && f.standardRdpAllowed === true) {
-        return fail(2, 'nlaSupported', 'tlsSupported', 'standardRdpAllowed');
+        return fail(SSL_NOT_ALLOWED_BY_SERVER, 'nlaSupported', 'tlsSupported', 'standardRdpAllowed');
       }
     }
   }
@@ -170,8 +168,13 @@ function fromMainX224(obs: Observation, basis: AnswerBasis): Answer | undefined 
     case 'reset':
     case 'timeout':
       return { kind: 'no-answer', outcome: x.outcome, basis, evidence: ev };
-    default:
+    // a whole-probe abort is not the server's answer: not measured, like malformed bytes or our own error
+    case 'aborted':
+    case 'malformed':
+    case 'error':
       return undefined;
+    default:
+      return assertNever(x.outcome, 'x224 outcome');
   }
 }
 
@@ -228,7 +231,7 @@ export function answerFor(obs: Observation, set: readonly ProtocolName[]): Answe
         const preferredUnprobed = set.some((p) => p !== q && byPreference([p, q])[0] === p && !x.requested.includes(p));
         if (!preferredUnprobed) return a;
       }
-      if (a.kind === 'failure' && offeredTls && (a.failure.value === 2 || a.failure.value === 3)) return a;
+      if (a.kind === 'failure' && offeredTls && (a.failure.value === SSL_NOT_ALLOWED_BY_SERVER || a.failure.value === SSL_CERT_NOT_ON_SERVER)) return a;
       if (a.kind === 'legacy') return a;
     }
   }

@@ -9,29 +9,43 @@
 
 export const SCHEMA_VERSION = 1 as const;
 
-/** MS-RDPBCGR 2.2.1.1.1 requestedProtocols / 2.2.1.2.1 selectedProtocol names. */
-export type ProtocolName = 'RDP' | 'SSL' | 'HYBRID' | 'RDSTLS' | 'HYBRID_EX' | 'RDSAAD';
-export const PROTOCOL_NAMES: readonly ProtocolName[] = ['RDP', 'SSL', 'HYBRID', 'RDSTLS', 'HYBRID_EX', 'RDSAAD'];
-
-export type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
-export const TLS_VERSIONS: readonly TlsVersionName[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
-
-/** A numeric code with its stable name (`unknown(0x…)` when not in our table). */
-export interface Coded {
-  value: number;
-  name: string;
-}
-
-export interface Flags {
-  value: number;
-  names: string[];
-}
+// The shared vocabulary (names, outcome unions, phases, error codes) lives in the leaf module vocab.ts; it is
+// re-exported here so `import … from 'observation/types'` keeps working.
+export * from './vocab.js';
+import type {
+  Coded,
+  CredsspAuthOutcome,
+  CredsspOutcome,
+  DnsOutcome,
+  EncryptionMethodName,
+  EncryptionMethodOutcome,
+  ErrorCode,
+  Flags,
+  McsOutcome,
+  McsVia,
+  Phase,
+  PmtuOutcome,
+  PmtuProbeResult,
+  ProtocolName,
+  ProtocolResultOutcome,
+  SelectedProtocol,
+  ServerCertificateType,
+  SourceKind,
+  TcpOutcome,
+  TlsOutcome,
+  TlsStallEvidence,
+  TlsVersionName,
+  TlsVersionOutcome,
+  UdpOutcome,
+  X224DisconnectKind,
+  X224Outcome,
+} from './vocab.js';
 
 export interface Observation {
   schema: typeof SCHEMA_VERSION;
   tool: { name: 'rdprobe'; version: string };
   source: {
-    kind: 'live' | 'replay';
+    kind: SourceKind;
     /** What the user typed (host, host:port, [v6]:port). */
     target: string;
     host: string;
@@ -67,13 +81,13 @@ export interface Observation {
 export interface ProbeOptionsRecord {
   requested: ProtocolName[];
   cookie?: string | null;
-  phases: string[];
+  phases: Phase[];
   timeoutMs: number;
   phaseTimeoutMs: number;
 }
 
 export interface TimelineEntry {
-  phase: string;
+  phase: Phase;
   /** ms since the probe started */
   at: number;
   ms: number;
@@ -82,15 +96,14 @@ export interface TimelineEntry {
 }
 
 export interface ObservationError {
-  phase: string;
-  code: string;
+  phase: Phase;
+  code: ErrorCode;
   message: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // DNS, TCP
 
-export type DnsOutcome = 'ok' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'error' | 'skipped';
 export interface DnsObservation {
   outcome: DnsOutcome;
   /** Every address the name resolved to, in resolver order. */
@@ -102,7 +115,6 @@ export interface DnsObservation {
   note?: string;
 }
 
-export type TcpOutcome = 'open' | 'refused' | 'filtered' | 'unreachable' | 'reset' | 'timeout' | 'error';
 export interface TcpObservation {
   outcome: TcpOutcome;
   ms: number;
@@ -117,12 +129,12 @@ export interface TcpObservation {
 // ---------------------------------------------------------------------------------------------------------------
 // X.224 negotiation (MS-RDPBCGR 2.2.1.1 / 2.2.1.2)
 
-export type X224Outcome = 'selected' | 'failure' | 'legacy' | 'closed' | 'reset' | 'timeout' | 'malformed' | 'error';
 export interface X224Observation {
   requested: ProtocolName[];
   requestedMask: number;
   outcome: X224Outcome;
-  selected?: ProtocolName | string;
+  /** The selectedProtocol's name; `unknown(0x…)` for a value no protocol defines (the raw value is selectedMask). */
+  selected?: SelectedProtocol;
   selectedMask?: number;
   flags?: Flags;
   failure?: Coded;
@@ -130,13 +142,12 @@ export interface X224Observation {
   sourceRef?: number;
   ms: number;
   /** The server disconnected on purpose instead of confirming (outcome 'closed'). */
-  disconnect?: { kind: 'x224-disconnect-request' | 'mcs-disconnect-provider-ultimatum'; reason: Coded };
+  disconnect?: { kind: X224DisconnectKind; reason: Coded };
   /** Bytes received before the outcome (for closed/reset/malformed). */
   bytesReceived?: number;
   detail?: string;
 }
 
-export type ProtocolResultOutcome = 'accepted' | 'not-selected' | 'failure' | 'refused' | 'legacy' | 'no-answer' | 'error';
 export interface ProtocolResult {
   /**
    * accepted: selectedProtocol equals the one requested. not-selected: the server answered with a different
@@ -146,7 +157,7 @@ export interface ProtocolResult {
    * an RDSAAD request). no-answer: closed/reset/timeout.
    */
   outcome: ProtocolResultOutcome;
-  selected?: ProtocolName | string;
+  selected?: SelectedProtocol;
   failure?: Coded;
   flags?: Flags;
   detail?: string;
@@ -168,7 +179,6 @@ export interface SecurityFacts {
 // ---------------------------------------------------------------------------------------------------------------
 // TLS
 
-export type TlsOutcome = 'ok' | 'alert' | 'closed' | 'reset' | 'stalled' | 'timeout' | 'error' | 'skipped';
 export interface CertificateInfo {
   subject: string;
   subjectCN?: string;
@@ -189,7 +199,6 @@ export interface CertificateInfo {
   sha1: string;
 }
 
-export type TlsVersionOutcome = 'accepted' | 'rejected' | 'closed' | 'timeout' | 'error' | 'unsupported-locally';
 export interface TlsVersionResult {
   outcome: TlsVersionOutcome;
   cipher?: string;
@@ -219,7 +228,7 @@ export interface TcpInfoSnapshot {
 export interface TlsObservation {
   outcome: TlsOutcome;
   /** Which negotiation the TLS ran on (the selected protocol of the main connection). */
-  over?: ProtocolName | string;
+  over?: SelectedProtocol;
   version?: string;
   cipher?: { name: string; standardName?: string };
   certificate?: CertificateInfo;
@@ -238,7 +247,7 @@ export interface TlsObservation {
    * sequence gap with no in-order progress for many RTTs: the tail of the flight arrived, the segments before it
    * never did — declared early, before the deadline).
    */
-  stallEvidence?: 'deadline' | 'hole';
+  stallEvidence?: TlsStallEvidence;
   /** The kernel's view of the TCP connection when the handshake ended (Linux TCP_INFO; needs the native addon). */
   kernel?: TcpInfoSnapshot;
   alert?: string;
@@ -266,7 +275,6 @@ export interface NtlmInfo {
   avPairs?: { id: number; name: string; value: string }[];
 }
 
-export type CredsspOutcome = 'challenge' | 'error' | 'closed' | 'alert' | 'reset' | 'timeout' | 'malformed' | 'skipped';
 export interface CredsspObservation {
   outcome: CredsspOutcome;
   /** TSRequest version the server answered with. */
@@ -279,7 +287,7 @@ export interface CredsspObservation {
   auth?: {
     user: string;
     domain?: string;
-    outcome: 'success' | 'failed' | 'error-code' | 'closed' | 'alert' | 'timeout' | 'malformed';
+    outcome: CredsspAuthOutcome;
     errorCode?: Coded;
     /** HYBRID_EX Early User Authorization Result (MS-RDPBCGR 2.2.10.2). */
     earlyUserAuth?: Coded;
@@ -290,10 +298,9 @@ export interface CredsspObservation {
 // ---------------------------------------------------------------------------------------------------------------
 // MCS / GCC (MS-RDPBCGR 2.2.1.3 / 2.2.1.4)
 
-export type McsOutcome = 'ok' | 'rejected' | 'closed' | 'reset' | 'timeout' | 'malformed' | 'skipped';
-export type EncryptionMethodName = '40BIT' | '56BIT' | '128BIT' | 'FIPS';
 export interface ServerCertificateInfo {
-  type: 'proprietary' | 'x509' | string;
+  /** What dwVersion claimed; `unknown(0x…)` for a version no spec defines. */
+  type: ServerCertificateType;
   keyBits?: number;
   publicExponent?: number;
   chainLength?: number;
@@ -302,7 +309,7 @@ export interface ServerCertificateInfo {
 export interface McsObservation {
   outcome: McsOutcome;
   /** plain TCP (Standard RDP Security) or inside TLS (SSL selected). */
-  via: 'plain' | 'tls';
+  via: McsVia;
   result?: Coded;
   rdpVersion?: Coded;
   clientRequestedProtocols?: number;
@@ -312,7 +319,7 @@ export interface McsObservation {
   serverRandomLength?: number;
   serverCertificate?: ServerCertificateInfo;
   /** One connection per method offered alone (as nmap and rdp-sec-check do). */
-  encryptionMethods?: Partial<Record<EncryptionMethodName, 'accepted' | 'rejected' | 'no-answer'>>;
+  encryptionMethods?: Partial<Record<EncryptionMethodName, EncryptionMethodOutcome>>;
   ioChannel?: number;
   channelIds?: number[];
   messageChannel?: number;
@@ -324,7 +331,6 @@ export interface McsObservation {
 // ---------------------------------------------------------------------------------------------------------------
 // Path: UDP transport (MS-RDPEUDP) and path MTU
 
-export type UdpOutcome = 'synack' | 'icmp-unreachable' | 'silent' | 'skipped' | 'error';
 export interface UdpObservation {
   outcome: UdpOutcome;
   ms?: number;
@@ -336,9 +342,8 @@ export interface UdpObservation {
   detail?: string;
 }
 
-export type PmtuProbeResult = 'ok' | 'frag-needed' | 'lost' | 'emsgsize' | 'error';
 export interface PmtuObservation {
-  outcome: 'measured' | 'black-hole' | 'unprivileged' | 'unreachable' | 'skipped' | 'error';
+  outcome: PmtuOutcome;
   pathMtu?: number;
   /** For a black hole: largest size known to pass and smallest known to be lost. */
   bounds?: { passes: number; lost: number };

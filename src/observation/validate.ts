@@ -4,22 +4,36 @@
  * than this rdprobe understands (1)", `missing field "source.port"`, `field "tcp.outcome" must be one of …`).
  *
  * Checked: the schema number first (a newer schema stops there), then required fields, types and the closed sets
- * of outcome values (types.ts). Unknown extra fields are allowed (additions within schema 1 stay readable).
+ * of outcome values (the vocab.ts tuples the types are derived from, so the validator accepts exactly the type's values). Unknown extra fields are allowed (additions within schema 1 stay readable).
  */
-import type {
-  CredsspOutcome,
-  DnsOutcome,
-  McsOutcome,
-  Observation,
-  PmtuProbeResult,
-  ProtocolResultOutcome,
-  TcpOutcome,
-  TlsOutcome,
-  TlsVersionOutcome,
-  UdpOutcome,
-  X224Outcome,
-} from './types.js';
-import { PROTOCOL_NAMES, SCHEMA_VERSION, TLS_VERSIONS } from './types.js';
+import type { Observation } from './types.js';
+import { SCHEMA_VERSION } from './types.js';
+import {
+  CREDSSP_AUTH_OUTCOMES,
+  CREDSSP_OUTCOMES,
+  DNS_OUTCOMES,
+  ENCRYPTION_METHODS,
+  ENCRYPTION_METHOD_OUTCOMES,
+  ERROR_CODES,
+  MCS_OUTCOMES,
+  MCS_VIA,
+  PHASES,
+  PMTU_OUTCOMES,
+  PMTU_PROBE_RESULTS,
+  PROTOCOL_NAMES,
+  PROTOCOL_RESULT_OUTCOMES,
+  SERVER_CERTIFICATE_TYPES,
+  SOURCE_KINDS,
+  TCP_OUTCOMES,
+  TLS_OUTCOMES,
+  TLS_STALL_EVIDENCE,
+  TLS_VERSIONS,
+  TLS_VERSION_OUTCOMES,
+  UDP_OUTCOMES,
+  X224_DISCONNECT_KINDS,
+  X224_OUTCOMES,
+  isUnknownName,
+} from './vocab.js';
 
 export class ObservationInputError extends Error {
   readonly code = 'RDPROBE_BAD_OBSERVATION';
@@ -36,35 +50,6 @@ export class ObservationInputError extends Error {
     this.name = 'ObservationInputError';
   }
 }
-
-// Closed sets, checked against the type unions at compile time (a new outcome in types.ts without one here fails tsc).
-type Covers<T, A extends readonly unknown[]> = [Exclude<T, A[number]>] extends [never] ? true : false;
-const DNS = ['ok', 'nxdomain', 'nodata', 'servfail', 'refused', 'timeout', 'error', 'skipped'] as const satisfies readonly DnsOutcome[];
-const TCP = ['open', 'refused', 'filtered', 'unreachable', 'reset', 'timeout', 'error'] as const satisfies readonly TcpOutcome[];
-const X224 = ['selected', 'failure', 'legacy', 'closed', 'reset', 'timeout', 'malformed', 'error'] as const satisfies readonly X224Outcome[];
-const PROTO_RESULT = ['accepted', 'not-selected', 'failure', 'refused', 'legacy', 'no-answer', 'error'] as const satisfies readonly ProtocolResultOutcome[];
-const TLS = ['ok', 'alert', 'closed', 'reset', 'stalled', 'timeout', 'error', 'skipped'] as const satisfies readonly TlsOutcome[];
-const TLS_VERSION = ['accepted', 'rejected', 'closed', 'timeout', 'error', 'unsupported-locally'] as const satisfies readonly TlsVersionOutcome[];
-const CREDSSP = ['challenge', 'error', 'closed', 'alert', 'reset', 'timeout', 'malformed', 'skipped'] as const satisfies readonly CredsspOutcome[];
-const CREDSSP_AUTH = ['success', 'failed', 'error-code', 'closed', 'alert', 'timeout', 'malformed'] as const;
-const MCS = ['ok', 'rejected', 'closed', 'reset', 'timeout', 'malformed', 'skipped'] as const satisfies readonly McsOutcome[];
-const UDP = ['synack', 'icmp-unreachable', 'silent', 'skipped', 'error'] as const satisfies readonly UdpOutcome[];
-const PMTU = ['measured', 'black-hole', 'unprivileged', 'unreachable', 'skipped', 'error'] as const;
-const PMTU_PROBE = ['ok', 'frag-needed', 'lost', 'emsgsize', 'error'] as const satisfies readonly PmtuProbeResult[];
-export const OUTCOME_SETS_COMPLETE: [
-  Covers<DnsOutcome, typeof DNS>,
-  Covers<TcpOutcome, typeof TCP>,
-  Covers<X224Outcome, typeof X224>,
-  Covers<ProtocolResultOutcome, typeof PROTO_RESULT>,
-  Covers<TlsOutcome, typeof TLS>,
-  Covers<TlsVersionOutcome, typeof TLS_VERSION>,
-  Covers<CredsspOutcome, typeof CREDSSP>,
-  Covers<NonNullable<Observation['credssp']>['auth'] extends infer A ? (A extends { outcome: infer O } ? O : never) : never, typeof CREDSSP_AUTH>,
-  Covers<McsOutcome, typeof MCS>,
-  Covers<UdpOutcome, typeof UDP>,
-  Covers<NonNullable<Observation['pmtu']>['outcome'], typeof PMTU>,
-  Covers<PmtuProbeResult, typeof PMTU_PROBE>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
 
 // ---------------------------------------------------------------------------------------------------------------
 // A small path-aware checker
@@ -120,6 +105,13 @@ const obj =
       } else c(o[k], path, out);
     }
   };
+/** One of a closed set, or a kept unknown (`unknown(0x…)`, DESIGN.md). */
+const oneOfOrUnknown =
+  (values: readonly string[]): Check =>
+  (v, p, out) => {
+    if (typeof v === 'string' && (values.includes(v) || isUnknownName(v))) return;
+    out.push(`field "${p}" must be one of ${values.join(', ')} or unknown(0x…) (got ${kind(v)})`);
+  };
 /** An object keyed by a closed set of names (protocols, TLS versions). */
 const keyed =
   (keys: readonly string[], c: Check): Check =>
@@ -137,6 +129,8 @@ const O = (c: Check): [boolean, Check] => [false, c];
 const coded = obj({ value: R(num), name: R(str) });
 const flags = obj({ value: R(num), names: R(arr(str)) });
 const proto = oneOf(PROTOCOL_NAMES);
+const selected = oneOfOrUnknown(PROTOCOL_NAMES);
+const phase = oneOf(PHASES);
 
 const certificate = obj({
   subject: R(str), subjectCN: O(str), issuer: R(str), san: R(arr(str)), serial: R(str), notBefore: R(str), notAfter: R(str),
@@ -147,53 +141,56 @@ const certificate = obj({
 const OBSERVATION: Shape = {
   tool: R(obj({ name: R(str), version: R(str) })),
   source: R(obj({
-    kind: R(oneOf(['live', 'replay'])), target: R(str), host: R(str), port: R(int), address: O(str), file: O(str),
+    kind: R(oneOf(SOURCE_KINDS)), target: R(str), host: R(str), port: R(int), address: O(str), file: O(str),
     frames: O(arr(int)), startedAt: R(str),
   })),
-  options: O(obj({ requested: R(arr(proto)), cookie: O(nullable(str)), phases: R(arr(str)), timeoutMs: R(num), phaseTimeoutMs: R(num) })),
+  options: O(obj({ requested: R(arr(proto)), cookie: O(nullable(str)), phases: R(arr(phase)), timeoutMs: R(num), phaseTimeoutMs: R(num) })),
   dns: O(obj({
-    outcome: R(oneOf(DNS)), addresses: R(arr(obj({ address: R(str), family: R(oneOf([4, 6])) }))), ms: R(num), code: O(str), note: O(str),
+    outcome: R(oneOf(DNS_OUTCOMES)), addresses: R(arr(obj({ address: R(str), family: R(oneOf([4, 6])) }))), ms: R(num), code: O(str), note: O(str),
   })),
   tcp: O(obj({
-    outcome: R(oneOf(TCP)), ms: R(num), address: R(str), port: R(int), errno: O(str), localAddress: O(str), localPort: O(int), message: O(str),
+    outcome: R(oneOf(TCP_OUTCOMES)), ms: R(num), address: R(str), port: R(int), errno: O(str), localAddress: O(str), localPort: O(int), message: O(str),
   })),
   x224: O(obj({
-    requested: R(arr(proto)), requestedMask: R(int), outcome: R(oneOf(X224)), selected: O(str), selectedMask: O(int), flags: O(flags),
-    failure: O(coded), sourceRef: O(int), ms: R(num), bytesReceived: O(int), detail: O(str),
+    requested: R(arr(proto)), requestedMask: R(int), outcome: R(oneOf(X224_OUTCOMES)), selected: O(selected), selectedMask: O(int), flags: O(flags),
+    failure: O(coded), sourceRef: O(int), ms: R(num), disconnect: O(obj({ kind: R(oneOf(X224_DISCONNECT_KINDS)), reason: R(coded) })),
+    bytesReceived: O(int), detail: O(str),
   })),
   protocols: O(keyed(PROTOCOL_NAMES, obj({
-    outcome: R(oneOf(PROTO_RESULT)), selected: O(str), failure: O(coded), flags: O(flags), detail: O(str), ms: R(num),
+    outcome: R(oneOf(PROTOCOL_RESULT_OUTCOMES)), selected: O(selected), failure: O(coded), flags: O(flags), detail: O(str), ms: R(num),
   }))),
   security: O(obj({
     standardRdpAllowed: R(nullable(bool)), tlsSupported: R(nullable(bool)), tlsRequired: R(nullable(bool)),
     nlaSupported: R(nullable(bool)), nlaRequired: R(nullable(bool)), basis: R(arr(str)),
   })),
   tls: O(obj({
-    outcome: R(oneOf(TLS)), over: O(str), version: O(str), cipher: O(obj({ name: R(str), standardName: O(str) })), certificate: O(certificate),
-    chain: O(arr(str)), versions: O(keyed(TLS_VERSIONS, obj({ outcome: R(oneOf(TLS_VERSION)), cipher: O(str), detail: O(str) }))),
-    bytesReceived: O(num), firstByteMs: O(num), handshakeMs: O(num), stalledAfterMs: O(num), alert: O(str), error: O(str),
+    outcome: R(oneOf(TLS_OUTCOMES)), over: O(selected), version: O(str), cipher: O(obj({ name: R(str), standardName: O(str) })), certificate: O(certificate),
+    chain: O(arr(str)), versions: O(keyed(TLS_VERSIONS, obj({ outcome: R(oneOf(TLS_VERSION_OUTCOMES)), cipher: O(str), detail: O(str) }))),
+    bytesReceived: O(num), firstByteMs: O(num), handshakeMs: O(num), stalledAfterMs: O(num), stallEvidence: O(oneOf(TLS_STALL_EVIDENCE)), alert: O(str), error: O(str),
   })),
   credssp: O(obj({
-    outcome: R(oneOf(CREDSSP)), version: O(int), errorCode: O(coded),
+    outcome: R(oneOf(CREDSSP_OUTCOMES)), version: O(int), errorCode: O(coded),
     ntlm: O(obj({
       targetName: O(str), nbComputer: O(str), nbDomain: O(str), dnsComputer: O(str), dnsDomain: O(str), dnsTree: O(str),
       osVersion: O(str), osBuild: O(num), ntlmRevision: O(num), timestamp: O(str), clockSkewMs: O(num), negotiateFlags: O(flags),
     })),
     ms: R(num), detail: O(str),
-    auth: O(obj({ user: R(str), domain: O(str), outcome: R(oneOf(CREDSSP_AUTH)), errorCode: O(coded), earlyUserAuth: O(coded), detail: O(str) })),
+    auth: O(obj({ user: R(str), domain: O(str), outcome: R(oneOf(CREDSSP_AUTH_OUTCOMES)), errorCode: O(coded), earlyUserAuth: O(coded), detail: O(str) })),
   })),
   mcs: O(obj({
-    outcome: R(oneOf(MCS)), via: R(oneOf(['plain', 'tls'])), result: O(coded), rdpVersion: O(coded), encryptionMethod: O(coded),
-    encryptionLevel: O(coded), multitransport: O(flags), ms: R(num), detail: O(str),
+    outcome: R(oneOf(MCS_OUTCOMES)), via: R(oneOf(MCS_VIA)), result: O(coded), rdpVersion: O(coded), encryptionMethod: O(coded),
+    encryptionLevel: O(coded),
+    serverCertificate: O(obj({ type: R(oneOfOrUnknown(SERVER_CERTIFICATE_TYPES)), keyBits: O(num), publicExponent: O(num), chainLength: O(int), subjects: O(arr(str)) })),
+    encryptionMethods: O(keyed(ENCRYPTION_METHODS, oneOf(ENCRYPTION_METHOD_OUTCOMES))), multitransport: O(flags), ms: R(num), detail: O(str),
   })),
   udp: O(obj({
-    outcome: R(oneOf(UDP)), ms: O(num), attempts: O(int), version: O(int), serverMtu: O(obj({ up: R(num), down: R(num) })),
+    outcome: R(oneOf(UDP_OUTCOMES)), ms: O(num), attempts: O(int), version: O(int), serverMtu: O(obj({ up: R(num), down: R(num) })),
     serverSequence: O(num), detail: O(str),
   })),
   pmtu: O(obj({
-    outcome: R(oneOf(PMTU)), pathMtu: O(num), bounds: O(obj({ passes: R(num), lost: R(num) })), localMtu: O(num), interface: O(str),
+    outcome: R(oneOf(PMTU_OUTCOMES)), pathMtu: O(num), bounds: O(obj({ passes: R(num), lost: R(num) })), localMtu: O(num), interface: O(str),
     method: O(str), reportingRouter: O(str),
-    probes: R(arr(obj({ size: R(num), result: R(oneOf(PMTU_PROBE)), mtu: O(num), from: O(str), ms: O(num) }))),
+    probes: R(arr(obj({ size: R(num), result: R(oneOf(PMTU_PROBE_RESULTS)), mtu: O(num), from: O(str), ms: O(num) }))),
     mssClamp: O(obj({ defaultStalled: R(bool), clampedMss: O(num), clampedOk: O(bool), bound: O(obj({ passes: R(num), stalls: R(num) })) })),
     recommendedMtu: O(num), recommendedMss: O(num), detail: O(str),
   })),
@@ -203,8 +200,8 @@ const OBSERVATION: Shape = {
   burst: O(obj({ connections: R(int), accepted: R(int), refused: R(int), reset: R(int), timeout: R(int), negotiated: R(int) })),
   connections: R(int),
   durationMs: R(num),
-  timeline: R(arr(obj({ phase: R(str), at: R(num), ms: R(num), outcome: O(str), note: O(str) }))),
-  errors: R(arr(obj({ phase: R(str), code: R(str), message: R(str) }))),
+  timeline: R(arr(obj({ phase: R(phase), at: R(num), ms: R(num), outcome: O(str), note: O(str) }))),
+  errors: R(arr(obj({ phase: R(phase), code: R(oneOf(ERROR_CODES)), message: R(str) }))),
 };
 
 /** Validate an already-parsed value. `file` names the input in messages. */

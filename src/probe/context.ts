@@ -1,4 +1,4 @@
-import type { ObservationError, TimelineEntry } from '../observation/types.js';
+import type { ObservationError, Phase, TimelineEntry } from '../observation/types.js';
 
 /** What every step needs: where, how long, and where to record. One per probe. */
 export interface StepContext {
@@ -19,7 +19,7 @@ export interface StepContext {
   limit: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
-export function mark(ctx: StepContext, phase: string, started: number, outcome?: string, note?: string, ms?: number): void {
+export function mark(ctx: StepContext, phase: Phase, started: number, outcome?: string, note?: string, ms?: number): void {
   const e: TimelineEntry = {
     phase,
     at: Math.round(started - ctx.startedAt),

@@ -3,7 +3,7 @@ import { measurePmtu } from '../transport/pmtu.js';
 import { probeRdpeudp } from '../transport/udp.js';
 import { confirmOnRdp } from './blackhole.js';
 import { mark, type StepContext } from './context.js';
-import { usesTls } from './steps/negotiate.js';
+import { usesTls } from '../observation/vocab.js';
 
 /**
  * The path phases of a probe: UDP transport (MS-RDPEUDP SYN → SYN+ACK) and the path MTU (DF-flagged probes). When

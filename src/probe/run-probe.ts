@@ -17,7 +17,8 @@ import { VERSION } from '../version.js';
 import { mark, type StepContext } from './context.js';
 import { credsspStep, type Credentials } from './steps/credssp.js';
 import { encryptionMethods, mcsExchange } from './steps/mcs.js';
-import { negotiate, usesTls, type Negotiated } from './steps/negotiate.js';
+import { negotiate, type Negotiated } from './steps/negotiate.js';
+import { extendedClientDataSupported, usesTls } from '../observation/vocab.js';
 import { tlsStep, tlsVersions } from './steps/tls.js';
 import { parseHostPort } from './target.js';
 
@@ -244,7 +245,7 @@ async function continueMain(ctx: StepContext, obs: Observation, main: Negotiated
     if (opts.mcs === false) return main.conn.destroy();
     const t = performance.now();
     obs.options!.phases.push('mcs');
-    obs.mcs = await mcsExchange(ctx, main.socket!, main.conn, { via: 'plain', selectedProtocol: 0, extendedClientData: ((x.flags?.value ?? 0) & 1) !== 0 });
+    obs.mcs = await mcsExchange(ctx, main.socket!, main.conn, { via: 'plain', selectedProtocol: 0, extendedClientData: extendedClientDataSupported(x.flags) });
     mark(ctx, 'mcs', t, obs.mcs.outcome, obs.mcs.rdpVersion?.name);
     return;
   }
@@ -269,7 +270,7 @@ async function continueMain(ctx: StepContext, obs: Observation, main: Negotiated
   if (x.selected === 'SSL' && opts.mcs !== false) {
     const t2 = performance.now();
     obs.options!.phases.push('mcs');
-    obs.mcs = await mcsExchange(ctx, r.socket, undefined, { via: 'tls', selectedProtocol: x.selectedMask!, extendedClientData: ((x.flags?.value ?? 0) & 1) !== 0 });
+    obs.mcs = await mcsExchange(ctx, r.socket, undefined, { via: 'tls', selectedProtocol: x.selectedMask!, extendedClientData: extendedClientDataSupported(x.flags) });
     mark(ctx, 'mcs', t2, obs.mcs.outcome, obs.mcs.rdpVersion?.name);
     return;
   }
@@ -333,7 +334,7 @@ async function mcsOverSsl(ctx: StepContext, obs: Observation): Promise<void> {
     obs.mcs = { outcome: 'skipped', via: 'tls', ms: 0, detail: `TLS on the SSL connection: ${r.tls.outcome}` };
     return;
   }
-  obs.mcs = await mcsExchange(ctx, r.socket, undefined, { via: 'tls', selectedProtocol: 1, extendedClientData: ((n.x224.flags?.value ?? 0) & 1) !== 0 });
+  obs.mcs = await mcsExchange(ctx, r.socket, undefined, { via: 'tls', selectedProtocol: 1, extendedClientData: extendedClientDataSupported(n.x224.flags) });
   mark(ctx, 'mcs', t, obs.mcs.outcome, obs.mcs.rdpVersion?.name);
 }
 
@@ -344,7 +345,7 @@ async function mcsPlain(ctx: StepContext, obs: Observation, legacy: boolean): Pr
   const m: McsObservation = await mcsExchange(ctx, n.socket!, n.conn, {
     via: 'plain',
     selectedProtocol: 0,
-    extendedClientData: ((n.x224?.flags?.value ?? 0) & 1) !== 0,
+    extendedClientData: extendedClientDataSupported(n.x224?.flags),
   });
   obs.mcs = m;
   mark(ctx, 'mcs', t, m.outcome, m.rdpVersion?.name);

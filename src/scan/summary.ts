@@ -74,6 +74,8 @@ export function hostOutcome(obs: Observation): HostOutcome {
   if (t) {
     if (t.outcome === 'open') return 'open';
     if (t.outcome === 'error') return 'tcp-error';
+    // the whole probe was aborted while connecting: not measured, not the host's doing
+    if (t.outcome === 'aborted') return 'error';
     return t.outcome;
   }
   if (obs.dns && obs.dns.outcome !== 'ok' && obs.dns.outcome !== 'skipped') return 'dns-failed';

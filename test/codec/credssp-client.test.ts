@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import { ntlmInfo } from '../../src/probe/map/ntlm.js';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CredsspClient, type CredsspStep } from '../../src/codec/credssp-client.js';
@@ -16,7 +17,7 @@ import {
   NTLMSSP_NEGOTIATE_KEY_EXCH,
   NtlmSession,
   ntowfv2,
-} from '../../src/codec/ntlm.js';
+} from '../../src/codec/ntlm/index.js';
 import { toHex } from '../../src/codec/writer.js';
 
 const PASSWORD = 'LabPass123!';
@@ -175,7 +176,8 @@ describe('CredsspClient against an MS-CSSP/MS-NLMP acceptor', () => {
       const [s1, s2] = run(client, server);
       expect(s1.version).toBe(version);
       expect(s1.done).toBeFalsy();
-      expect(s1.challenge).toMatchObject({
+      expect(s1.challenge!.receivedAt).toEqual(NOW());
+      expect(ntlmInfo(s1.challenge!.message, s1.challenge!.receivedAt)).toMatchObject({
         targetName: 'RDPLAB-NLA',
         nbComputer: 'RDPLAB-NLA',
         dnsComputer: 'rdplab-nla',
@@ -216,7 +218,7 @@ describe('CredsspClient against an MS-CSSP/MS-NLMP acceptor', () => {
     const [s1] = run(client, server);
     expect(s1).toMatchObject({ done: true, outcome: 'challenge', version: 6 });
     expect(s1.send).toBeUndefined();
-    expect(s1.challenge?.nbDomain).toBe('RDPLAB-NLA');
+    expect(ntlmInfo(s1.challenge!.message, s1.challenge!.receivedAt).nbDomain).toBe('RDPLAB-NLA');
     expect(() => client.next(new Uint8Array(0))).toThrow(/finished/);
   });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CredsspClient } from '../../src/codec/credssp-client.js';
 import { decodeTSCredentials, decodeTSRequest, encodePasswordCredentials, encodeTSRequest, tsRequestLength } from '../../src/codec/credssp.js';
 import { DecodeError } from '../../src/codec/errors.js';
-import { decodeAuthenticate, decodeAvPairs, decodeChallenge, decodeNegotiate, encodeAuthenticate, encodeChallenge, encodeNegotiate, ntowfv1 } from '../../src/codec/ntlm.js';
+import { decodeAuthenticate, decodeAvPairs, decodeChallenge, decodeNegotiate, encodeAuthenticate, encodeChallenge, encodeNegotiate, ntowfv1 } from '../../src/codec/ntlm/index.js';
 import { hex } from '../../src/codec/writer.js';
 import { prng } from '../helpers/prng.js';
 

@@ -14,7 +14,7 @@ import {
   tsRequestLength,
 } from '../../src/codec/credssp.js';
 import { DecodeError } from '../../src/codec/errors.js';
-import { encodeNegotiate } from '../../src/codec/ntlm.js';
+import { encodeNegotiate } from '../../src/codec/ntlm/index.js';
 import { ntstatusCoded, ntstatusName } from '../../src/codec/ntstatus.js';
 import { hex, toHex } from '../../src/codec/writer.js';
 

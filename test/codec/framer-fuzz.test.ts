@@ -7,7 +7,7 @@ import {
   decodeConferenceCreateResponse,
   decodeServerCertificate,
   decodeServerDataBlocks,
-} from '../../src/codec/gcc.js';
+} from '../../src/codec/gcc/index.js';
 import {
   decodeConnectInitial,
   decodeConnectResponse,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { serverCertificateInfo } from '../../src/probe/map/gcc.js';
 import {
   berApplication,
   berBoolean,
@@ -13,7 +14,6 @@ import {
 } from '../../src/codec/ber.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import {
-  certificateSummary,
   decodeClientDataBlocks,
   decodeConferenceCreateRequest,
   decodeConferenceCreateResponse,
@@ -24,7 +24,7 @@ import {
   encodeConferenceCreateResponse,
   encodeProprietaryCertificate,
   rdpVersion,
-} from '../../src/codec/gcc.js';
+} from '../../src/codec/gcc/index.js';
 import {
   perInteger,
   perInteger16,
@@ -229,7 +229,7 @@ describe('server data blocks (MS-RDPBCGR 2.2.1.4)', () => {
     const d = decodeServerCertificate(badMagic);
     expect(d).toMatchObject({ type: 'unreadable', versionName: 'proprietary', temporary: false, length: badMagic.length });
     expect('error' in d && d.error).toMatch(/RSA_PUBLIC_KEY\.magic/);
-    expect(certificateSummary(d)).toEqual({ type: 'proprietary' });
+    expect(serverCertificateInfo(d)).toEqual({ type: 'proprietary' });
 
     const junkX509 = hex(`
       02 00 00 80    // dwVersion: X.509 chain, temporary

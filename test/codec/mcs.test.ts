@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { serverCertificateInfo } from '../../src/probe/map/gcc.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import {
   CS_MCS_MSGCHANNEL,
@@ -7,7 +8,7 @@ import {
   encodeConferenceCreateRequest,
   encodeServerDataBlocks,
   encodeProprietaryCertificate,
-} from '../../src/codec/gcc.js';
+} from '../../src/codec/gcc/index.js';
 import {
   MAXIMUM_PARAMETERS,
   MINIMUM_PARAMETERS,
@@ -66,7 +67,7 @@ describe('MCS Connect-Initial / Connect-Response in real captures', () => {
     expect(s.security!.serverRandomLength).toBe(32);
     expect(s.security!.serverRandom!.length).toBe(32);
     expect(s.security!.certificateBytes!.length).toBe(184);
-    expect(s.security!.certificate).toEqual({ type: 'proprietary', keyBits: 512, publicExponent: 65537 });
+    expect(serverCertificateInfo(s.security!.certificateDetail!)).toEqual({ type: 'proprietary', keyBits: 512, publicExponent: 65537 });
     const detail = s.security!.certificateDetail!;
     expect(detail.type).toBe('proprietary');
     if (detail.type === 'proprietary') {
@@ -97,12 +98,12 @@ describe('MCS Connect-Initial / Connect-Response in real captures', () => {
     expect(sec.encryptionMethod.name).toBe('128BIT');
     expect(sec.encryptionLevel).toEqual({ value: 2, name: 'CLIENT_COMPATIBLE' });
     expect(sec.certificateBytes!.length).toBe(1252);
-    expect(sec.certificate!.type).toBe('x509');
-    expect(sec.certificate!.chainLength).toBe(2);
-    expect(sec.certificate!.keyBits).toBe(512);
-    expect(sec.certificate!.publicExponent).toBe(65537);
-    expect(sec.certificate!.subjects![0]).toBe('CN=SERVR, L=TURNBKL');
-    expect(sec.certificate!.subjects![1]).toMatch(/^CN=ncalrpc:SERVR, L=ncalrpc:SERVR, serialNumber=/);
+    expect(serverCertificateInfo(sec.certificateDetail!).type).toBe('x509');
+    expect(serverCertificateInfo(sec.certificateDetail!).chainLength).toBe(2);
+    expect(serverCertificateInfo(sec.certificateDetail!).keyBits).toBe(512);
+    expect(serverCertificateInfo(sec.certificateDetail!).publicExponent).toBe(65537);
+    expect(serverCertificateInfo(sec.certificateDetail!).subjects![0]).toBe('CN=SERVR, L=TURNBKL');
+    expect(serverCertificateInfo(sec.certificateDetail!).subjects![1]).toMatch(/^CN=ncalrpc:SERVR, L=ncalrpc:SERVR, serialNumber=/);
     const d = sec.certificateDetail!;
     expect(d.type).toBe('x509');
     if (d.type === 'x509') {
@@ -143,7 +144,7 @@ describe('MCS Connect-Initial / Connect-Response in real captures', () => {
     expect(s.security!.encryptionLevel.value).toBe(2);
     expect(s.security!.serverRandomLength).toBe(32);
     expect(s.security!.certificateBytes!.length).toBe(184);
-    expect(s.security!.certificate!.type).toBe('proprietary');
+    expect(serverCertificateInfo(s.security!.certificateDetail!).type).toBe('proprietary');
     expect(s.net).toEqual({ ioChannel: 1003, channelIds: [1004, 1005, 1006] }); // odd count: 2-byte pad skipped
   });
 
@@ -305,7 +306,7 @@ describe('Connect-Response fake peer round trip', () => {
     ]);
     expect(ok.server.security!.encryptionMethod.name).toBe('FIPS');
     expect(ok.server.security!.encryptionLevel.name).toBe('FIPS');
-    expect(ok.server.security!.certificate).toEqual({ type: 'proprietary', keyBits: 512, publicExponent: 65537 });
+    expect(serverCertificateInfo(ok.server.security!.certificateDetail!)).toEqual({ type: 'proprietary', keyBits: 512, publicExponent: 65537 });
     expect(ok.server.net).toEqual({ ioChannel: 1003, channelIds: [1004] });
     expect(ok.server.msgChannel).toEqual({ channelId: 1008 });
     expect(ok.server.multitransport!.flags.names).toEqual([

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ntlmInfo } from '../../src/probe/map/ntlm.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import {
   AV_ID_NAMES,
-  challengeInfo,
   computeMic,
   computeNtlmv2Response,
   decodeAuthenticate,
@@ -21,7 +21,7 @@ import {
   ntowfv2,
   sealKey,
   signKey,
-} from '../../src/codec/ntlm.js';
+} from '../../src/codec/ntlm/index.js';
 import { rc4 } from '../../src/codec/crypto-legacy.js';
 import { hex, toHex } from '../../src/codec/writer.js';
 
@@ -372,9 +372,9 @@ describe('CHALLENGE_MESSAGE (2.2.1.2) with every AV pair', () => {
     expect(Object.keys(AV_ID_NAMES).length).toBe(11);
   });
 
-  it('challengeInfo gives the Observation NtlmInfo with clock skew', () => {
+  it('probe/map ntlmInfo gives the Observation NtlmInfo with clock skew', () => {
     const ch = decodeChallenge(FULL_CHALLENGE);
-    const info = challengeInfo(ch, new Date('2024-01-02T03:04:00.000Z'));
+    const info = ntlmInfo(ch, new Date('2024-01-02T03:04:00.000Z'));
     expect(info).toMatchObject({
       targetName: 'LABS',
       nbComputer: 'HOST1',
@@ -412,7 +412,7 @@ describe('CHALLENGE_MESSAGE (2.2.1.2) with every AV pair', () => {
     expect(ch.version).toBeUndefined();
     expect(ch.targetName).toBe('X');
     expect(ch.targetInfo).toBeUndefined();
-    expect(challengeInfo(ch, new Date()).osVersion).toBeUndefined();
+    expect(ntlmInfo(ch, new Date()).osVersion).toBeUndefined();
   });
 
   it('NEGOTIATE_VERSION set but payload at 48 (no room for Version): Version absent, not misread', () => {

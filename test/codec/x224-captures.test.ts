@@ -6,11 +6,11 @@ import {
   decodeConnectionConfirm,
   decodeConnectionRequest,
   encodeConnectionRequest,
-  failureName,
   negResponseFlags,
   protocolNames,
   selectedProtocolName,
 } from '../../src/codec/x224.js';
+import { negFailureName } from '../../src/observation/vocab.js';
 import { connection, streamsOf } from './framer-pdus.js';
 
 // Facts from fixtures/pcap/SOURCES.md (tshark 4.0 + the source repositories' baselines).
@@ -27,7 +27,7 @@ describe('X.224 negotiation in real captures', () => {
     expect(protocolNames(a.cr.negReq!.requestedProtocols)).toEqual(['SSL']);
     expect(a.cc.sourceRef).toBe(0x1234);
     expect(a.cc.neg).toEqual({ kind: 'failure', flags: 0, code: 2 });
-    expect(failureName(2)).toBe('SSL_NOT_ALLOWED_BY_SERVER');
+    expect(negFailureName(2)).toBe('SSL_NOT_ALLOWED_BY_SERVER');
     // our encoder produces mstsc's bytes for the same inputs
     expect(toHex(encodeConnectionRequest({ cookie: 'FTBCO\\A70', requestedProtocols: 1 }))).toBe(toHex(a.crBytes));
 

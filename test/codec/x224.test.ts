@@ -1,22 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/codec/errors.js';
 import { hex, toHex } from '../../src/codec/writer.js';
+import { CORRELATION_INFO_PRESENT, RESTRICTED_ADMIN_MODE_REQUIRED, negFailureCoded, negFailureName } from '../../src/observation/vocab.js';
 import {
-  CORRELATION_INFO_PRESENT,
   PROTOCOL_HYBRID,
   PROTOCOL_HYBRID_EX,
   PROTOCOL_RDP,
   PROTOCOL_RDSAAD,
   PROTOCOL_RDSTLS,
   PROTOCOL_SSL,
-  RESTRICTED_ADMIN_MODE_REQUIRED,
   decodeConnectionConfirm,
   decodeConnectionRequest,
   decodeX224Disconnect,
   encodeConnectionConfirm,
   encodeConnectionRequest,
-  failureCoded,
-  failureName,
   isX224Disconnect,
   negRequestFlags,
   negResponseFlags,
@@ -185,8 +182,8 @@ describe('Connection Confirm (MS-RDPBCGR 2.2.1.2)', () => {
     it(`decodes RDP_NEG_FAILURE ${name} (${code})`, () => {
       const cc = decodeConnectionConfirm(failureCc(code));
       expect(cc.neg).toEqual({ kind: 'failure', flags: 0, code });
-      expect(failureName(code)).toBe(name);
-      expect(failureCoded(code)).toEqual({ value: code, name });
+      expect(negFailureName(code)).toBe(name);
+      expect(negFailureCoded(code)).toEqual({ value: code, name });
       expect(toHex(encodeConnectionConfirm({ neg: { kind: 'failure', code } }))).toBe(toHex(failureCc(code)));
     });
   }

@@ -1,5 +1,6 @@
 /** What every rule receives and returns. Rules are pure: (context) → hits; the engine turns hits into findings. */
 import type { Observation } from '../../observation/types.js';
+import { usesCredssp, usesTls } from '../../observation/vocab.js';
 import type { CauseId } from '../catalog.js';
 import type { Prediction } from '../negotiation.js';
 import type { ClientProfile } from '../profiles.js';
@@ -45,15 +46,6 @@ export type Rule = (ctx: RuleContext) => Hit | Hit[] | null;
 
 export function ev(field: string, value: unknown, note?: string): Evidence {
   return note === undefined ? { field, value } : { field, value, note };
-}
-
-/** TLS-based selectedProtocol values (MS-RDPBCGR 2.2.1.1.1): the session runs TLS first. */
-export function usesTls(protocol: string | undefined): boolean {
-  return protocol === 'SSL' || protocol === 'HYBRID' || protocol === 'HYBRID_EX' || protocol === 'RDSTLS' || protocol === 'RDSAAD';
-}
-
-export function usesCredssp(protocol: string | undefined): boolean {
-  return protocol === 'HYBRID' || protocol === 'HYBRID_EX';
 }
 
 /** Does this profile reach the TLS phase (or can we not tell, in which case the server's TLS still matters)? */

@@ -1,4 +1,5 @@
 /** Name resolution: the client error 0x104 family (PROTOCOL-NOTES §2.3). */
+import { assertNever } from '../../observation/vocab.js';
 import type { CauseId } from '../catalog.js';
 import { ev, type Hit, type Rule } from './context.js';
 
@@ -21,9 +22,17 @@ export const dnsRule: Rule = ({ obs }) => {
       cause = 'dns-timeout';
       summary = `no DNS answer for "${host}" within ${Math.round(d.ms)} ms`;
       break;
-    default:
+    case 'servfail':
+    case 'refused':
+    case 'error':
       cause = 'dns-servfail';
       summary = `the DNS server failed to resolve "${host}" (${d.outcome.toUpperCase()}${d.code ? `, ${d.code}` : ''})`;
+      break;
+    // the whole probe was aborted during the lookup: nothing measured, not the resolver's fault
+    case 'aborted':
+      return null;
+    default:
+      return assertNever(d.outcome, 'dns outcome');
   }
   const evidence = [ev('dns.outcome', d.outcome), ev('source.host', host)];
   if (d.code) evidence.push(ev('dns.code', d.code));

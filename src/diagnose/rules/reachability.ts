@@ -1,4 +1,5 @@
 /** Reachability: TCP connect outcomes (0x204 family), a non-RDP listener, path stability. */
+import { assertNever } from '../../observation/vocab.js';
 import { ev, pct, type Hit, type Rule } from './context.js';
 
 export const tcpRule: Rule = ({ obs }) => {
@@ -65,7 +66,10 @@ export const tcpRule: Rule = ({ obs }) => {
         evidence: base,
         clientErrors: [{ code: '0x204', documented: false, note: 'connect fails' }, { code: '0x4', extended: '0x0', documented: false }],
       };
-    default:
+    // the whole probe was aborted while connecting: nothing measured, not the server's fault
+    case 'aborted':
+      return null;
+    case 'error':
       return {
         cause: 'connect-error',
         severity: 'error',
@@ -74,6 +78,8 @@ export const tcpRule: Rule = ({ obs }) => {
         confidenceWhy: 'the error came from this machine\'s stack; the client machine may behave differently',
         evidence: [...base, ...(t.message ? [ev('tcp.message', t.message)] : [])],
       };
+    default:
+      return assertNever(t.outcome, 'tcp outcome');
   }
 };
 

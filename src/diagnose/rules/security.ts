@@ -2,6 +2,7 @@
  * Security negotiation, judged for the profile: what the client offers against what the server accepts
  * (RDP_NEG_FAILURE codes, MS-RDPBCGR 2.2.1.2.2; selections the client refuses).
  */
+import { assertNever } from '../../observation/vocab.js';
 import type { CauseId } from '../catalog.js';
 import type { AnswerBasis } from '../negotiation.js';
 import { describeOffer, offerText } from '../profiles.js';
@@ -16,8 +17,11 @@ function confidenceOf(basis: AnswerBasis | undefined): { confidence: Confidence;
       return { confidence: 'high', why: 'each protocol of the offer was asked alone and answered; the combination follows MS-RDPBCGR 3.3.5.3.1 selection' };
     case 'facts':
       return { confidence: 'medium', why: 'derived from the security facts of the enumeration, not from this exact offer' };
-    default:
+    case 'implied':
+    case undefined:
       return { confidence: 'medium', why: 'implied by the probe\'s own negotiation, which offered something else' };
+    default:
+      return assertNever(basis, 'answer basis');
   }
 }
 

@@ -1,9 +1,14 @@
 import type tls from 'node:tls';
 import { CredsspClient } from '../../codec/credssp-client.js';
 import { subjectPublicKeyFromCertificate, tsRequestLength } from '../../codec/credssp.js';
+import { nameOf } from '../../codec/names.js';
 import type { CredsspObservation } from '../../observation/types.js';
 import { Conn } from '../../transport/conn.js';
 import type { StepContext } from '../context.js';
+import { ntlmInfo } from '../map/ntlm.js';
+
+/** Early User Authorization Result authorizationResult (MS-RDPBCGR 2.2.10.2). */
+const AUTHZ_RESULT_NAMES: Readonly<Record<number, string>> = { 0x00000000: 'AUTHZ_SUCCESS', 0x00000005: 'AUTHZ_ACCESS_DENIED' };
 
 export interface Credentials {
   user: string;
@@ -87,7 +92,7 @@ export async function credsspStep(
     }
     if (step.challenge) {
       obs.outcome = 'challenge';
-      obs.ntlm = step.challenge;
+      obs.ntlm = ntlmInfo(step.challenge.message, step.challenge.receivedAt);
       if (!creds) return finish();
       obs.auth = { user: creds.user, outcome: 'timeout' };
       if (creds.domain) obs.auth.domain = creds.domain;
@@ -107,7 +112,7 @@ export async function credsspStep(
           const eua = await conn.read((b) => (b.length >= 4 ? 4 : null), ctx.phaseTimeoutMs, ctx.signal);
           if (eua.kind === 'data') {
             const v = eua.bytes[0] | (eua.bytes[1] << 8) | (eua.bytes[2] << 16) | (eua.bytes[3] << 24);
-            obs.auth.earlyUserAuth = { value: v >>> 0, name: v === 0 ? 'AUTHZ_SUCCESS' : v === 5 ? 'AUTHZ_ACCESS_DENIED' : `unknown(0x${(v >>> 0).toString(16)})` };
+            obs.auth.earlyUserAuth = { value: v >>> 0, name: nameOf(AUTHZ_RESULT_NAMES, v >>> 0, 0) };
             if (v !== 0) obs.auth.outcome = 'failed';
           } else {
             obs.auth.detail = `no Early User Authorization Result (${eua.kind})`;

@@ -1,21 +1,21 @@
 import type { Duplex } from 'node:stream';
 import { decodeConnectResponse, encodeConnectInitial, isDisconnectProviderUltimatum } from '../../codec/mcs.js';
-import type { EncryptionMethodName, McsObservation, ProtocolName } from '../../observation/types.js';
+import { TRANSPORTTYPE_UDPFECR, TRANSPORTTYPE_UDP_PREFERRED } from '../../codec/gcc/constants.js';
+import type { McsObservation } from '../../observation/types.js';
+import {
+  ALL_ENCRYPTION_METHODS,
+  ENCRYPTION_METHODS,
+  ENCRYPTION_METHOD_BITS,
+  extendedClientDataSupported,
+  type ProtocolName,
+} from '../../observation/vocab.js';
 import { Conn, tpktFrame } from '../../transport/conn.js';
 import type { StepContext } from '../context.js';
+import { serverCertificateInfo } from '../map/gcc.js';
 import { negotiate } from './negotiate.js';
 
-/** MS-RDPBCGR 2.2.1.3.3 encryptionMethods bits. */
-export const ENCRYPTION_METHOD_BITS: Record<EncryptionMethodName, number> = {
-  '40BIT': 0x01,
-  '128BIT': 0x02,
-  '56BIT': 0x08,
-  FIPS: 0x10,
-};
-const ALL_METHODS = 0x01 | 0x02 | 0x08 | 0x10;
-
-/** Multitransport flags we advertise in CS_MULTITRANSPORT (2.2.1.3.9): UDPFECR | UDP_PREFERRED, like mstsc. */
-const CLIENT_MULTITRANSPORT = 0x101;
+/** Multitransport flags we advertise in CS_MULTITRANSPORT (MS-RDPBCGR 2.2.1.3.8): UDPFECR | UDP_PREFERRED, like mstsc. */
+const CLIENT_MULTITRANSPORT = TRANSPORTTYPE_UDPFECR | TRANSPORTTYPE_UDP_PREFERRED;
 
 /**
  * Basic Settings Exchange (MS-RDPBCGR 1.3.1.1): MCS Connect-Initial with GCC client data, read the Connect-Response
@@ -33,7 +33,7 @@ export async function mcsExchange(
   c.write(
     encodeConnectInitial({
       selectedProtocol: opts.selectedProtocol,
-      encryptionMethods: opts.encryptionMethods ?? ALL_METHODS,
+      encryptionMethods: opts.encryptionMethods ?? ALL_ENCRYPTION_METHODS,
       extendedClientData: opts.extendedClientData,
       multitransportFlags: CLIENT_MULTITRANSPORT,
       clientName: 'rdprobe',
@@ -76,7 +76,7 @@ export async function mcsExchange(
       obs.encryptionMethod = s.security.encryptionMethod;
       obs.encryptionLevel = s.security.encryptionLevel;
       if (s.security.serverRandomLength !== undefined) obs.serverRandomLength = s.security.serverRandomLength;
-      if (s.security.certificate) obs.serverCertificate = s.security.certificate;
+      if (s.security.certificateDetail) obs.serverCertificate = serverCertificateInfo(s.security.certificateDetail);
     }
     if (s.net) {
       obs.ioChannel = s.net.ioChannel;
@@ -100,7 +100,7 @@ export async function mcsExchange(
 export async function encryptionMethods(ctx: StepContext, requested: ProtocolName[]): Promise<McsObservation['encryptionMethods']> {
   const out: NonNullable<McsObservation['encryptionMethods']> = {};
   await Promise.all(
-    (Object.keys(ENCRYPTION_METHOD_BITS) as EncryptionMethodName[]).map((name) =>
+    ENCRYPTION_METHODS.map((name) =>
       ctx.limit(async () => {
         const n = await negotiate(ctx, requested, { negReq: requested.length > 0 });
         if (!n.conn || (n.x224?.outcome === 'selected' && n.x224.selectedMask !== 0)) {
@@ -111,7 +111,7 @@ export async function encryptionMethods(ctx: StepContext, requested: ProtocolNam
         const m = await mcsExchange(ctx, n.socket!, n.conn, {
           via: 'plain',
           selectedProtocol: 0,
-          extendedClientData: ((n.x224?.flags?.value ?? 0) & 0x01) !== 0,
+          extendedClientData: extendedClientDataSupported(n.x224?.flags),
           encryptionMethods: ENCRYPTION_METHOD_BITS[name],
         });
         if (m.outcome !== 'ok') out[name] = m.outcome === 'rejected' ? 'rejected' : 'no-answer';

@@ -4,13 +4,13 @@ import {
   decodeConnectionConfirm,
   decodeX224Disconnect,
   encodeConnectionRequest,
-  failureName,
   isX224Disconnect,
   negResponseFlags,
   protocolMask,
   selectedProtocolName,
 } from '../../codec/x224.js';
-import type { ProtocolName, TcpObservation, X224Observation } from '../../observation/types.js';
+import type { TcpObservation, X224Observation } from '../../observation/types.js';
+import { assertNever, negFailureCoded, type ProtocolName } from '../../observation/vocab.js';
 import { Conn, tpktFrame } from '../../transport/conn.js';
 import { connectTcp, type TcpConnectResult } from '../../transport/tcp.js';
 import type { StepContext } from '../context.js';
@@ -85,7 +85,7 @@ export async function negotiate(
           x224.flags = negResponseFlags(cc.neg.flags);
         } else if (cc.neg.kind === 'failure') {
           x224.outcome = 'failure';
-          x224.failure = { value: cc.neg.code, name: failureName(cc.neg.code) };
+          x224.failure = negFailureCoded(cc.neg.code);
         } else {
           x224.outcome = 'legacy';
           x224.detail = 'Connection Confirm without negotiation data (RDP_NEG_RSP absent): Standard RDP Security';
@@ -120,13 +120,10 @@ export async function negotiate(
       x224.bytesReceived = r.buffered;
       x224.detail = r.kind === 'malformed' ? r.error.message : 'answer larger than the read buffer';
       break;
+    default:
+      assertNever(r, 'read result');
   }
   if (x224.outcome === 'selected' || x224.outcome === 'legacy') return { tcp, x224, conn, socket };
   conn.destroy();
   return { tcp, x224 };
-}
-
-/** Protocols that run TLS after the Confirm (MS-RDPBCGR 5.4.5). */
-export function usesTls(selected: string | undefined): boolean {
-  return selected === 'SSL' || selected === 'HYBRID' || selected === 'HYBRID_EX' || selected === 'RDSTLS' || selected === 'RDSAAD';
 }

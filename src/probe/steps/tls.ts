@@ -3,7 +3,8 @@ import type { ProtocolName, TlsObservation, TlsVersionName, TlsVersionResult } f
 import { TLS_VERSIONS } from '../../observation/types.js';
 import { certificateInfo, tlsUpgrade, type TlsUpgradeResult } from '../../transport/tls.js';
 import type { StepContext } from '../context.js';
-import { negotiate, usesTls, type Negotiated } from './negotiate.js';
+import { usesTls, type SelectedProtocol } from '../../observation/vocab.js';
+import { negotiate, type Negotiated } from './negotiate.js';
 
 export interface TlsStepResult {
   tls: TlsObservation;
@@ -27,7 +28,7 @@ export async function tlsStep(ctx: StepContext, n: Negotiated): Promise<TlsStepR
   return { tls: obs, socket: r.socket, certificateDer: r.certificateDer };
 }
 
-export function toObservation(r: TlsUpgradeResult, over?: string): TlsObservation {
+export function toObservation(r: TlsUpgradeResult, over?: SelectedProtocol): TlsObservation {
   const o: TlsObservation = { outcome: r.outcome, bytesReceived: r.bytesReceived };
   if (over) o.over = over;
   if (r.version) o.version = r.version;

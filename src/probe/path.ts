@@ -32,9 +32,11 @@ export async function runPathPhases(obs: Observation, ctx: StepContext, want: { 
           signal: ctx.signal,
           onConnect: () => ctx.connections++,
         });
-        mark(ctx, 'mss-clamp', t2, clamp.clampedOk ? 'confirmed' : 'not-confirmed', clamp.bound ? `passes ${clamp.bound.passes}, stalls ${clamp.bound.stalls}` : undefined);
+        if ('notPossible' in clamp) obs.errors.push({ phase: 'mss-clamp', code: 'RDPROBE_MSS_CLAMP', message: clamp.notPossible });
+        else mark(ctx, 'mss-clamp', t2, clamp.clampedOk ? 'confirmed' : 'not-confirmed', clamp.bound ? `passes ${clamp.bound.passes}, stalls ${clamp.bound.stalls}` : undefined);
       } catch (e) {
-        obs.errors.push({ phase: 'mss-clamp', code: 'RDPROBE_MSS_CLAMP', message: (e as Error).message });
+        // our own bug (or a programming error such as a non-IP address): kept in the record, not thrown
+        obs.errors.push({ phase: 'mss-clamp', code: 'RDPROBE_INTERNAL', message: (e as Error).stack ?? String(e) });
       }
     }
   }

@@ -103,13 +103,14 @@ async function runPath(target: string, host: string, port: number, o: PathCliOpt
   if (wantConfirm) {
     const attempts: MssAttempt[] = [];
     try {
-      await confirmOnRdp(address, port, pmtu, {
+      const clamp = await confirmOnRdp(address, port, pmtu, {
         stallMs: o.stall,
         onAttempt: (a) => {
           attempts.push(a);
           say(`MSS ${a.mss ?? 'default'}: ${a.stalled ? 'stalled' : 'ok'} (${a.bytesReceived} bytes)`);
         },
       });
+      if ('notPossible' in clamp) report.notes.push(`MSS-clamp check not possible: ${clamp.notPossible}`);
     } catch (e) {
       report.notes.push(`MSS-clamp check not possible: ${(e as Error).message}`);
     }

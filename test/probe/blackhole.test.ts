@@ -1,6 +1,8 @@
 // MSS-clamp black-hole confirmation: the orchestrator with a fake handshake (a simulated path), and the minimal
 // X.224 + TLS handshake against scripted peers on 127.0.0.1.
 import { describe, expect, it } from 'vitest';
+import { pathReport } from '../../src/cli/commands/path.js';
+import { probePath } from '../../src/probe/path.js';
 import { confirmBlackhole, x224TlsHandshake, type HandshakeResult, type MssAttempt, type MssClampResult } from '../../src/probe/blackhole.js';
 import { encodeConnectionConfirm, PROTOCOL_SSL } from '../../src/codec/x224.js';
 import { loadNative } from '../../src/transport/native.js';
@@ -150,5 +152,34 @@ describe.skipIf(loadNative().addon === null)('x224TlsHandshake against fake peer
       const r = await x224TlsHandshake('127.0.0.1', port)(mss);
       expect(r.failure, String(mss)).toBe('TCP refused (ECONNREFUSED)');
     }
+  });
+});
+
+describe('probePath (rdprobe path as an Observation)', () => {
+  it('DNS, path MTU, and a clamp check that cannot run recorded as data; the path view keeps its shape', async () => {
+    const gone = await fakePeer(() => undefined);
+    const port = gone.port;
+    await gone.close();
+    const attempts: MssAttempt[] = [];
+    const obs = await probePath(`127.0.0.1:${port}`, { confirm: true, pmtuOptions: { timeoutMs: 200, attempts: 1 }, onAttempt: (a) => attempts.push(a) });
+    expect(obs.options?.phases).toEqual(['dns', 'pmtu']);
+    expect(obs.source).toMatchObject({ target: `127.0.0.1:${port}`, host: '127.0.0.1', port, address: '127.0.0.1' });
+    expect(obs.dns?.outcome).toBe('skipped');
+    expect(obs.pmtu?.outcome).toMatch(/^(measured|unprivileged)$/);
+    expect(obs.pmtu?.mssClamp).toBeUndefined();
+    expect(obs.errors).toEqual([{ phase: 'mss-clamp', code: 'RDPROBE_MSS_CLAMP', message: 'TCP refused (ECONNREFUSED)' }]);
+    expect(obs.connections).toBe(1);
+    expect(attempts).toEqual([]);
+    const view = pathReport(obs, '127.0.0.1', attempts);
+    expect(view).toMatchObject({ address: '127.0.0.1', port, mssAttempts: [], notes: ['MSS-clamp check not possible: TCP refused (ECONNREFUSED)'] });
+    expect(view.advice).toBeUndefined(); // loopback: nothing wrong with the path
+  });
+
+  it('a name that does not resolve: only the dns phase, and the note says so', async () => {
+    const obs = await probePath('nonexistent.invalid', { phaseTimeoutMs: 3000 });
+    expect(obs.options?.phases).toEqual(['dns']);
+    expect(obs.pmtu).toBeUndefined();
+    const view = pathReport(obs, 'nonexistent.invalid', []);
+    expect(view.notes[0]).toMatch(/^nonexistent\.invalid does not resolve \(/);
   });
 });

@@ -12,6 +12,8 @@
  *                                   router, port unreachable, local EMSGSIZE). Returns a Promise.
  *   routeInfo(family, addr, port)   local address, interface, interface MTU and route MTU towards addr (no packet sent)
  *   close(fd)
+ *   reachOpen / reachConnect / reachCancel / reachRef / reachClose
+ *                                   a batch TCP connect engine on its own thread for reach scans (Linux), see below
  *
  * Event loop: probe() runs send + poll() in N-API async work (libuv thread pool), never on the JS thread. Each call is
  * bounded by its own deadline (timeoutMs, capped at 10 s here), so a probe can never hang; the caller issues one probe
@@ -988,6 +990,587 @@ static napi_value unsupported(napi_env env, napi_callback_info info) {
 #endif
 
 /* ------------------------------------------------------------------------------------------------------------- */
+/* Batch TCP connect engine for reach scans (Linux: epoll + eventfd)                                              */
+/*                                                                                                               */
+/* One background thread per engine does non-blocking connect() to many addresses at once and reports, per       */
+/* request id, 0 (the handshake completed), a positive errno (ECONNREFUSED, EHOSTUNREACH, EMFILE …) or ETIMEDOUT  */
+/* (its own deadline passed), with the milliseconds it took. A connection that completes is closed at once with    */
+/* SO_LINGER {1, 0} (socket(7)): close() then sends RST instead of FIN, as nmap -sT does, so neither side keeps a  */
+/* TIME_WAIT entry (hundreds of thousands of those slow connect() down for the rest of a large scan).             */
+/*                                                                                                               */
+/* JS thread → engine: reachConnect() / reachCancel() append to queues under a mutex and wake the thread through  */
+/* an eventfd. Engine → JS thread: results accumulate in a buffer; one napi_threadsafe_function call is scheduled */
+/* when the buffer goes from empty to non-empty, so while the JS thread is busy results collect into one batch.   */
+/* Deadlines sit in one binary min-heap (no timer per connection); socket events of a turn are handled before its */
+/* deadlines, so an answer that lands together with the deadline wins over it (as transport/tcp.ts does).         */
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#define RDPROBE_HAVE_REACH 1
+
+typedef struct {
+  int32_t id;
+  int32_t timeout_ms;
+  struct sockaddr_storage ss;
+  socklen_t sl;
+} reach_req;
+
+typedef struct {
+  int32_t id;
+  int32_t err; /* 0 = open, > 0 = errno */
+  double ms;
+} reach_res;
+
+typedef struct {
+  int fd;
+  int32_t id;
+  uint32_t gen;
+  int live;
+  double start;
+} reach_slot;
+
+typedef struct {
+  double deadline;
+  uint32_t slot;
+  uint32_t gen;
+} reach_heap_ent;
+
+typedef struct {
+  void *p;
+  size_t n, cap, size;
+} vec_t;
+
+static int vec_push(vec_t *v, const void *item) {
+  if (v->n == v->cap) {
+    size_t cap = v->cap ? v->cap * 2 : 64;
+    void *np = realloc(v->p, cap * v->size);
+    if (!np) return 0;
+    v->p = np;
+    v->cap = cap;
+  }
+  memcpy((char *)v->p + v->n * v->size, item, v->size);
+  v->n++;
+  return 1;
+}
+
+typedef struct reach_engine {
+  pthread_t thread;
+  int thread_started;
+  int epfd, evfd;
+  pthread_mutex_t mu;
+  /* shared, under mu */
+  vec_t sub;     /* reach_req */
+  vec_t cancel;  /* int32_t ids */
+  vec_t res;     /* reach_res */
+  int scheduled; /* a threadsafe call is queued and has not taken res yet */
+  int stopping;
+  /* JS thread only */
+  int stopped;
+  int refs; /* external wrapper + threadsafe function: freed when both are finalized */
+  napi_env env;
+  napi_threadsafe_function tsfn;
+  /* engine thread only */
+  vec_t slots; /* reach_slot */
+  vec_t freel; /* uint32_t free slot indexes */
+  vec_t heap;  /* reach_heap_ent */
+  vec_t local; /* reach_res produced in this turn */
+} reach_engine;
+
+#define REACH_WAKE_TAG UINT64_MAX
+
+static void heap_push(vec_t *h, reach_heap_ent e) {
+  if (!vec_push(h, &e)) return;
+  reach_heap_ent *a = h->p;
+  size_t i = h->n - 1;
+  while (i > 0) {
+    size_t up = (i - 1) / 2;
+    if (a[up].deadline <= a[i].deadline) break;
+    reach_heap_ent t = a[up];
+    a[up] = a[i];
+    a[i] = t;
+    i = up;
+  }
+}
+
+static void heap_pop(vec_t *h) {
+  reach_heap_ent *a = h->p;
+  if (!h->n) return;
+  a[0] = a[--h->n];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < h->n && a[l].deadline < a[m].deadline) m = l;
+    if (r < h->n && a[r].deadline < a[m].deadline) m = r;
+    if (m == i) break;
+    reach_heap_ent t = a[m];
+    a[m] = a[i];
+    a[i] = t;
+    i = m;
+  }
+}
+
+static void reach_result(reach_engine *e, int32_t id, int32_t err, double ms) {
+  reach_res r = {id, err, ms};
+  vec_push(&e->local, &r);
+}
+
+static void reach_release_slot(reach_engine *e, uint32_t idx) {
+  reach_slot *s = (reach_slot *)e->slots.p + idx;
+  s->live = 0;
+  s->fd = -1;
+  s->gen++;
+  vec_push(&e->freel, &idx);
+}
+
+/* Close an established connection with RST (SO_LINGER on, linger time 0: socket(7)). */
+static void reach_close_rst(int fd) {
+  struct linger lg = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd);
+}
+
+static void reach_start(reach_engine *e, const reach_req *q) {
+  double start = now_ms();
+  int fd = socket(q->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) { /* EMFILE / ENFILE / ENOBUFS: reported as such, the scan's descriptor governor backs off */
+    reach_result(e, q->id, errno, now_ms() - start);
+    return;
+  }
+  int r;
+  do r = connect(fd, (const struct sockaddr *)&q->ss, q->sl);
+  while (r != 0 && errno == EINTR);
+  if (r == 0) {
+    reach_close_rst(fd);
+    reach_result(e, q->id, 0, now_ms() - start);
+    return;
+  }
+  if (errno != EINPROGRESS) {
+    int err = errno;
+    close(fd);
+    reach_result(e, q->id, err, now_ms() - start);
+    return;
+  }
+  uint32_t idx;
+  if (e->freel.n) {
+    idx = ((uint32_t *)e->freel.p)[--e->freel.n];
+  } else {
+    reach_slot blank = {-1, 0, 0, 0, 0};
+    if (!vec_push(&e->slots, &blank)) {
+      close(fd);
+      reach_result(e, q->id, ENOMEM, now_ms() - start);
+      return;
+    }
+    idx = (uint32_t)(e->slots.n - 1);
+  }
+  reach_slot *s = (reach_slot *)e->slots.p + idx;
+  s->fd = fd;
+  s->id = q->id;
+  s->live = 1;
+  s->start = start;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLOUT;
+  ev.data.u64 = ((uint64_t)s->gen << 32) | idx;
+  if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    int err = errno;
+    close(fd);
+    reach_release_slot(e, idx);
+    reach_result(e, q->id, err, now_ms() - start);
+    return;
+  }
+  reach_heap_ent he = {start + q->timeout_ms, idx, s->gen};
+  heap_push(&e->heap, he);
+}
+
+static void reach_complete(reach_engine *e, uint64_t tag, uint32_t events) {
+  uint32_t idx = (uint32_t)(tag & 0xffffffffu), gen = (uint32_t)(tag >> 32);
+  if (idx >= e->slots.n) return;
+  reach_slot *s = (reach_slot *)e->slots.p + idx;
+  if (!s->live || s->gen != gen) return;
+  int err = 0;
+  socklen_t el = sizeof err;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
+  if (err == 0 && (events & (EPOLLERR | EPOLLHUP))) err = ECONNRESET;
+  if (err == 0) reach_close_rst(s->fd);
+  else close(s->fd); /* epoll forgets a descriptor when it is closed */
+  reach_result(e, s->id, err, now_ms() - s->start);
+  reach_release_slot(e, idx);
+}
+
+static void reach_expire(reach_engine *e) {
+  double now = now_ms();
+  while (e->heap.n) {
+    reach_heap_ent top = ((reach_heap_ent *)e->heap.p)[0];
+    reach_slot *s = (reach_slot *)e->slots.p + top.slot;
+    if (!s->live || s->gen != top.gen) {
+      heap_pop(&e->heap);
+      continue;
+    }
+    if (top.deadline > now) break;
+    heap_pop(&e->heap);
+    close(s->fd); /* still SYN-SENT: nothing to reset */
+    reach_result(e, s->id, ETIMEDOUT, now - s->start);
+    reach_release_slot(e, top.slot);
+  }
+}
+
+static int reach_next_timeout(reach_engine *e) {
+  while (e->heap.n) {
+    reach_heap_ent top = ((reach_heap_ent *)e->heap.p)[0];
+    reach_slot *s = (reach_slot *)e->slots.p + top.slot;
+    if (s->live && s->gen == top.gen) {
+      double left = top.deadline - now_ms();
+      return left <= 0 ? 0 : (int)(left + 0.999);
+    }
+    heap_pop(&e->heap);
+  }
+  return -1;
+}
+
+static void *reach_thread(void *arg) {
+  reach_engine *e = arg;
+  struct epoll_event evs[256];
+  vec_t sub = {NULL, 0, 0, sizeof(reach_req)}, cancel = {NULL, 0, 0, sizeof(int32_t)};
+  for (;;) {
+    int n = epoll_wait(e->epfd, evs, 256, reach_next_timeout(e));
+    if (n < 0 && errno != EINTR) break;
+    int woken = 0;
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u64 == REACH_WAKE_TAG) woken = 1;
+      else reach_complete(e, evs[i].data.u64, evs[i].events);
+    }
+    reach_expire(e);
+    if (woken) {
+      uint64_t v;
+      if (read(e->evfd, &v, sizeof v) < 0) { /* EAGAIN: already drained */
+      }
+      pthread_mutex_lock(&e->mu);
+      int stopping = e->stopping;
+      vec_t ts = e->sub, tc = e->cancel;
+      e->sub = sub;
+      e->cancel = cancel;
+      sub = ts;
+      cancel = tc;
+      pthread_mutex_unlock(&e->mu);
+      if (stopping) break;
+      for (size_t i = 0; i < sub.n; i++) reach_start(e, (reach_req *)sub.p + i);
+      for (size_t i = 0; i < cancel.n; i++) {
+        int32_t id = ((int32_t *)cancel.p)[i];
+        for (uint32_t j = 0; j < e->slots.n; j++) {
+          reach_slot *s = (reach_slot *)e->slots.p + j;
+          if (s->live && s->id == id) {
+            close(s->fd);
+            reach_release_slot(e, j);
+            break;
+          }
+        }
+      }
+      sub.n = 0;
+      cancel.n = 0;
+    }
+    if (e->local.n) {
+      pthread_mutex_lock(&e->mu);
+      reach_res *r = e->local.p;
+      for (size_t i = 0; i < e->local.n; i++) vec_push(&e->res, r + i);
+      e->local.n = 0;
+      int call = !e->scheduled;
+      e->scheduled = 1;
+      pthread_mutex_unlock(&e->mu);
+      if (call && napi_call_threadsafe_function(e->tsfn, NULL, napi_tsfn_nonblocking) != napi_ok) {
+        pthread_mutex_lock(&e->mu);
+        e->scheduled = 0; /* closing (or the queue is full, which one pending call cannot make it) */
+        pthread_mutex_unlock(&e->mu);
+      }
+    }
+  }
+  for (uint32_t j = 0; j < e->slots.n; j++) {
+    reach_slot *s = (reach_slot *)e->slots.p + j;
+    if (s->live) close(s->fd), s->live = 0;
+  }
+  free(sub.p);
+  free(cancel.p);
+  return NULL;
+}
+
+static void reach_free(reach_engine *e) {
+  if (--e->refs > 0) return;
+  pthread_mutex_destroy(&e->mu);
+  free(e->sub.p);
+  free(e->cancel.p);
+  free(e->res.p);
+  free(e->slots.p);
+  free(e->freel.p);
+  free(e->heap.p);
+  free(e->local.p);
+  free(e);
+}
+
+/* Stop the thread and forget everything in flight (JS thread). Idempotent. */
+static void reach_stop(reach_engine *e) {
+  if (e->stopped) return;
+  e->stopped = 1;
+  if (e->thread_started) {
+    pthread_mutex_lock(&e->mu);
+    e->stopping = 1;
+    pthread_mutex_unlock(&e->mu);
+    uint64_t one = 1;
+    if (write(e->evfd, &one, sizeof one) < 0) { /* the counter cannot overflow here */
+    }
+    pthread_join(e->thread, NULL);
+  }
+  close(e->epfd);
+  close(e->evfd);
+  napi_release_threadsafe_function(e->tsfn, napi_tsfn_abort);
+}
+
+static void reach_env_cleanup(void *arg) { reach_stop(arg); }
+
+static void reach_tsfn_finalize(napi_env env, void *data, void *hint) { reach_free(data); }
+
+static void reach_external_finalize(napi_env env, void *data, void *hint) {
+  reach_engine *e = data;
+  if (!e->stopped) {
+    napi_remove_env_cleanup_hook(env, reach_env_cleanup, e);
+    reach_stop(e);
+  }
+  reach_free(e);
+}
+
+/* Runs on the JS thread: hand the collected results to the callback as (ids Int32Array, errs Int32Array, ms
+ * Float64Array). */
+static void reach_call_js(napi_env env, napi_value cb, void *context, void *data) {
+  reach_engine *e = context;
+  if (!env || !cb) return;
+  pthread_mutex_lock(&e->mu);
+  vec_t res = e->res;
+  e->res.p = NULL;
+  e->res.n = e->res.cap = 0;
+  e->scheduled = 0;
+  pthread_mutex_unlock(&e->mu);
+  if (!res.n) {
+    free(res.p);
+    return;
+  }
+  napi_value ab_i, ab_e, ab_m, ids, errs, ms, argv[3], undef;
+  void *pi, *pe, *pm;
+  if (napi_create_arraybuffer(env, res.n * 4, &pi, &ab_i) != napi_ok ||
+      napi_create_arraybuffer(env, res.n * 4, &pe, &ab_e) != napi_ok ||
+      napi_create_arraybuffer(env, res.n * 8, &pm, &ab_m) != napi_ok) {
+    free(res.p);
+    return;
+  }
+  reach_res *r = res.p;
+  for (size_t i = 0; i < res.n; i++) {
+    ((int32_t *)pi)[i] = r[i].id;
+    ((int32_t *)pe)[i] = r[i].err;
+    ((double *)pm)[i] = r[i].ms;
+  }
+  free(res.p);
+  napi_create_typedarray(env, napi_int32_array, res.n, ab_i, 0, &ids);
+  napi_create_typedarray(env, napi_int32_array, res.n, ab_e, 0, &errs);
+  napi_create_typedarray(env, napi_float64_array, res.n, ab_m, 0, &ms);
+  argv[0] = ids;
+  argv[1] = errs;
+  argv[2] = ms;
+  napi_get_undefined(env, &undef);
+  napi_call_function(env, undef, cb, 3, argv, NULL);
+}
+
+static int reach_unwrap(napi_env env, napi_value v, reach_engine **out) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "engine must be a value returned by reachOpen()");
+    return 0;
+  }
+  *out = p;
+  if ((*out)->stopped) {
+    throw_code(env, "ERR_REACH_CLOSED", "reach engine is closed");
+    return 0;
+  }
+  return 1;
+}
+
+/* reachOpen(onResults) → engine. The engine does not keep the event loop alive until reachRef(engine, true). */
+static napi_value js_reach_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], name, out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype t;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "reachOpen(onResults) needs a function");
+    return NULL;
+  }
+  reach_engine *e = calloc(1, sizeof *e);
+  if (!e) {
+    throw_errno(env, "calloc", ENOMEM);
+    return NULL;
+  }
+  e->sub.size = sizeof(reach_req);
+  e->cancel.size = sizeof(int32_t);
+  e->res.size = e->local.size = sizeof(reach_res);
+  e->slots.size = sizeof(reach_slot);
+  e->freel.size = sizeof(uint32_t);
+  e->heap.size = sizeof(reach_heap_ent);
+  e->env = env;
+  pthread_mutex_init(&e->mu, NULL);
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (e->epfd < 0 || e->evfd < 0) {
+    int err = errno;
+    if (e->epfd >= 0) close(e->epfd);
+    if (e->evfd >= 0) close(e->evfd);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+    throw_errno(env, "epoll_create1/eventfd", err);
+    return NULL;
+  }
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.u64 = REACH_WAKE_TAG;
+  epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev);
+  napi_create_string_utf8(env, "rdprobe:reach", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, e, reach_tsfn_finalize, e, reach_call_js, &e->tsfn) != napi_ok) {
+    close(e->epfd);
+    close(e->evfd);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+    napi_throw_error(env, "RDPROBE_NAPI", "could not create the reach callback");
+    return NULL;
+  }
+  e->refs = 2;
+  napi_unref_threadsafe_function(env, e->tsfn);
+  if (pthread_create(&e->thread, NULL, reach_thread, e) != 0) {
+    int err = errno;
+    e->stopped = 1;
+    close(e->epfd);
+    close(e->evfd);
+    napi_release_threadsafe_function(e->tsfn, napi_tsfn_abort); /* finalizer drops one ref */
+    reach_free(e);
+    throw_errno(env, "pthread_create", err ? err : EAGAIN);
+    return NULL;
+  }
+  e->thread_started = 1;
+  napi_add_env_cleanup_hook(env, reach_env_cleanup, e);
+  if (napi_create_external(env, e, reach_external_finalize, NULL, &out) != napi_ok) {
+    napi_remove_env_cleanup_hook(env, reach_env_cleanup, e);
+    reach_stop(e);
+    reach_free(e);
+    napi_throw_error(env, "RDPROBE_NAPI", "could not wrap the reach engine");
+    return NULL;
+  }
+  return out;
+}
+
+/* reachConnect(engine, id, family, address, port, timeoutMs): queue one connect; the result arrives by id. */
+static napi_value js_reach_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "reachConnect(engine, id, family, address, port, timeoutMs)");
+    return NULL;
+  }
+  reach_engine *e;
+  int32_t id, family, port, timeout;
+  char addr[INET6_ADDRSTRLEN + 1];
+  if (!reach_unwrap(env, argv[0], &e) || !arg_int(env, argv[1], "id", &id) || !arg_int(env, argv[2], "family", &family) ||
+      !arg_string(env, argv[3], "address", addr, sizeof addr) || !arg_int(env, argv[4], "port", &port) ||
+      !arg_int(env, argv[5], "timeoutMs", &timeout))
+    return NULL;
+  if (timeout < 1) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "timeoutMs must be >= 1");
+    return NULL;
+  }
+  reach_req q;
+  q.id = id;
+  q.timeout_ms = timeout;
+  if (!make_sockaddr(env, family, addr, port, &q.ss, &q.sl)) return NULL;
+  pthread_mutex_lock(&e->mu);
+  int wake = e->sub.n == 0 && e->cancel.n == 0;
+  int ok = vec_push(&e->sub, &q);
+  pthread_mutex_unlock(&e->mu);
+  if (!ok) {
+    throw_errno(env, "realloc", ENOMEM);
+    return NULL;
+  }
+  if (wake) {
+    uint64_t one = 1;
+    if (write(e->evfd, &one, sizeof one) < 0) { /* EAGAIN only when the counter is full: the thread is awake */
+    }
+  }
+  return NULL;
+}
+
+/* reachCancel(engine, id): close that connection without a result (the caller has settled it already). */
+static napi_value js_reach_cancel(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reach_engine *e;
+  int32_t id;
+  if (argc < 2 || !reach_unwrap(env, argv[0], &e) || !arg_int(env, argv[1], "id", &id)) return NULL;
+  pthread_mutex_lock(&e->mu);
+  int wake = e->sub.n == 0 && e->cancel.n == 0;
+  vec_push(&e->cancel, &id);
+  pthread_mutex_unlock(&e->mu);
+  if (wake) {
+    uint64_t one = 1;
+    if (write(e->evfd, &one, sizeof one) < 0) {
+    }
+  }
+  return NULL;
+}
+
+/* reachRef(engine, keepAlive): whether pending results keep the event loop alive. */
+static napi_value js_reach_ref(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reach_engine *e;
+  bool on = false;
+  if (argc < 2 || !reach_unwrap(env, argv[0], &e)) return NULL;
+  napi_get_value_bool(env, argv[1], &on);
+  if (on) napi_ref_threadsafe_function(env, e->tsfn);
+  else napi_unref_threadsafe_function(env, e->tsfn);
+  return NULL;
+}
+
+/* reachClose(engine): stop the thread; connections in flight are closed and never reported. Idempotent. */
+static napi_value js_reach_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *p = NULL;
+  if (argc < 1 || napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "engine must be a value returned by reachOpen()");
+    return NULL;
+  }
+  reach_engine *e = p;
+  if (!e->stopped) {
+    napi_remove_env_cleanup_hook(env, reach_env_cleanup, e);
+    reach_stop(e);
+  }
+  return NULL;
+}
+
+#else
+#define RDPROBE_HAVE_REACH 0
+static napi_value reach_unsupported(napi_env env, napi_callback_info info) {
+  throw_code(env, "ENOTSUP", "the batch connect engine is unsupported on this platform (Linux only)");
+  return NULL;
+}
+#define js_reach_open reach_unsupported
+#define js_reach_connect reach_unsupported
+#define js_reach_cancel reach_unsupported
+#define js_reach_ref reach_unsupported
+#define js_reach_close reach_unsupported
+#endif
+
+/* ------------------------------------------------------------------------------------------------------------- */
 
 static void add_const(napi_env env, napi_value obj, const char *name, int v) { set_int(env, obj, name, v); }
 
@@ -1001,6 +1584,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"routeInfo", NULL, js_route_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openProbe", NULL, js_open_probe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"probe", NULL, js_probe, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reachOpen", NULL, js_reach_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reachConnect", NULL, js_reach_connect, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reachCancel", NULL, js_reach_cancel, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reachRef", NULL, js_reach_ref, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reachClose", NULL, js_reach_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
   set_int(env, exports, "abi", RDPROBE_ABI);
@@ -1014,6 +1602,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value b;
   napi_get_boolean(env, RDPROBE_HAVE_PROBES, &b);
   napi_set_named_property(env, exports, "probes", b);
+  napi_get_boolean(env, RDPROBE_HAVE_REACH, &b);
+  napi_set_named_property(env, exports, "reach", b);
   napi_value c;
   CHECK(napi_create_object(env, &c));
   add_const(env, c, "SOL_SOCKET", SOL_SOCKET);

@@ -18,7 +18,7 @@
  * negotiate, the X.224 responder test peer answering every Connection Request with PROTOCOL_SSL, listen backlog
  * 65535 (xrdp's backlog is 2: it drops SYNs under a scan, which is a finding in itself, not a benchmark).
  *
- * Options: --repeat N (default 3)  --quick (reach + negotiate /24 only, 1 repeat)  --no-nmap  --json FILE
+ * Options: --repeat N (default 3)  --quick (reach + negotiate /24 only, 1 repeat)  --reach-only  --no-nmap  --json FILE
  * Needs root (ip netns), Node ≥ 20, nmap (else only rdprobe is measured). The namespace is deleted at the end, also
  * on failure or Ctrl-C.
  */
@@ -37,6 +37,7 @@ const opt = (n, d) => {
   return i >= 0 ? args[i + 1] : d;
 };
 const quick = flag('--quick');
+const reachOnly = flag('--reach-only');
 const repeat = Number(opt('--repeat', quick ? 1 : 3));
 const withNmap = !flag('--no-nmap') && spawnSync('nmap', ['--version']).status === 0;
 const jsonOut = opt('--json', undefined);
@@ -255,7 +256,7 @@ async function main() {
   }
 
   // ---------------------------------------------------------------- negotiate
-  const negNets = quick ? ['127.0.0.0/24'] : ['127.0.0.0/24', '127.0.0.0/20', '127.0.0.0/16'];
+  const negNets = reachOnly ? [] : quick ? ['127.0.0.0/24'] : ['127.0.0.0/24', '127.0.0.0/20', '127.0.0.0/16'];
   for (const net of negNets) {
     const n = hostsOf(net);
     process.stderr.write(`negotiate over ${net} (${n} hosts)\n`);
@@ -272,7 +273,7 @@ async function main() {
     results.negotiate[net] = { hosts: n, seconds: r.seconds, rate: n / r.seconds, peakMB: r.peakMB };
     results.memory[net] = r.peakMB;
   }
-  if (withNmap) {
+  if (withNmap && !reachOnly) {
     const net = '127.0.0.0/26';
     const n = hostsOf(net);
     process.stderr.write(`nmap rdp-enum-encryption over ${net} (${n} hosts; slow: one host at a time per script)\n`);
@@ -286,7 +287,7 @@ async function main() {
     const rdBest = Math.max(...negNets.map((k) => results.negotiate[k].rate));
     results.negotiate.ratioBest = rdBest / results.negotiate.nmap.rate;
   }
-  if (!quick) {
+  if (!quick && !reachOnly) {
     // memory flatness: /18 as well
     const net = '127.0.0.0/18';
     const n = hostsOf(net);
@@ -320,7 +321,7 @@ async function main() {
     );
   }
   const mem = Object.entries(results.memory).sort((a, b) => hostsOf(a[0]) - hostsOf(b[0]));
-  lines.push(`peak RSS, negotiate, default concurrency: ${mem.map(([k, v]) => `${k} ${f(v)} MB`).join(', ')} (target ≤ 150 MB, flat /20 → /16)`);
+  if (mem.length) lines.push(`peak RSS, negotiate, default concurrency: ${mem.map(([k, v]) => `${k} ${f(v)} MB`).join(', ')} (target ≤ 150 MB, flat /20 → /16)`);
   process.stdout.write(`\n${lines.join('\n')}\n`);
   if (jsonOut) {
     mkdirSync(dirname(resolve(jsonOut)), { recursive: true });

@@ -9,15 +9,19 @@
  * and the smallest that stalled bounds the black hole (path MTU = passing MSS + 40 for IPv4).
  *
  * `confirmBlackhole` is the orchestrator: the handshake is injected (the probe's real TLS handshake, a fake in unit
- * tests). `x224TlsHandshake` is a minimal stand-alone handshake for `rdprobe path` and the lab.
+ * tests). `x224TlsHandshake` is the probe's own X.224 exchange (steps/negotiate.ts, with its connect hook for the
+ * clamped connection) followed by a TLS upgrade, for `rdprobe path`, the pmtu phase and the lab. Network outcomes
+ * are data (`failure`), never exceptions.
  */
 import net from 'node:net';
-import { encodeConnectionRequest, decodeConnectionConfirm, PROTOCOL_RDP, PROTOCOL_SSL } from '../codec/x224.js';
+import { PROTOCOL_SSL, protocolNames } from '../codec/x224.js';
 import type { PmtuObservation } from '../observation/types.js';
-import { Conn, tpktFrame } from '../transport/conn.js';
 import { connectWithMss } from '../transport/mss.js';
-import { connectTcp } from '../transport/tcp.js';
+import { classifyConnectError, type TcpConnectResult } from '../transport/tcp.js';
 import { tlsUpgrade } from '../transport/tls.js';
+import type { StepContext } from './context.js';
+import { usesTls } from '../observation/vocab.js';
+import { negotiate } from './steps/negotiate.js';
 
 export interface HandshakeResult {
   /** The server's flight did not arrive before the handshake's own stall deadline. */
@@ -25,6 +29,8 @@ export interface HandshakeResult {
   /** Bytes of the server's flight that did arrive. */
   bytesReceived: number;
   ms: number;
+  /** The host did not get as far as TLS (refused, negotiation failure, no TLS selected …): why, as text. */
+  failure?: string;
 }
 
 /** One complete attempt (fresh TCP connection). `mss` undefined = the system default (no clamp). */
@@ -37,8 +43,13 @@ export interface MssAttempt {
   stalled: boolean;
   bytesReceived: number;
   ms: number;
-  /** The handshake threw (counted as not passing). */
+  /** The handshake failed before TLS, or threw (counted as not passing). */
   error?: string;
+}
+
+/** The confirmation could not run: the default handshake did not get as far as TLS. */
+export interface ClampNotPossible {
+  notPossible: string;
 }
 
 export interface ConfirmOptions {
@@ -57,25 +68,30 @@ export interface ConfirmOptions {
 }
 
 /**
- * Default handshake → if it stalls, clamp (1360, then smaller) → binary search. A default handshake that throws
- * (refused, no TLS …) propagates: the confirmation cannot run. A clamped one that throws counts as not passing.
+ * Default handshake → if it stalls, clamp (1360, then smaller) → binary search. A default handshake that fails
+ * (refused, no TLS …: `failure`, or a throw) means the confirmation cannot run: `{ notPossible }`. A clamped one that
+ * fails counts as not passing.
  */
-export async function confirmBlackhole(handshake: Handshake, opts: ConfirmOptions = {}): Promise<MssClampResult> {
+export async function confirmBlackhole(handshake: Handshake, opts: ConfirmOptions = {}): Promise<MssClampResult | ClampNotPossible> {
   const defaultMss = opts.defaultMss ?? 1460;
   const precision = Math.max(1, opts.precision ?? 16);
   const maxHandshakes = Math.max(2, opts.maxHandshakes ?? 8);
   const clamps = [opts.firstClamp ?? 1360, ...(opts.fallbacks ?? [1200, 1000, 536])];
   let count = 0;
 
+  let firstFailure: string | undefined;
   const attempt = async (mss: number | undefined): Promise<boolean> => {
     count++;
     let a: MssAttempt;
     try {
       const r = await handshake(mss);
-      a = { mss, stalled: r.stalled, bytesReceived: r.bytesReceived, ms: r.ms };
+      a = r.failure !== undefined ? { mss, stalled: true, bytesReceived: r.bytesReceived, ms: r.ms, error: r.failure } : { mss, stalled: r.stalled, bytesReceived: r.bytesReceived, ms: r.ms };
     } catch (e) {
-      if (mss === undefined) throw e;
       a = { mss, stalled: true, bytesReceived: 0, ms: 0, error: (e as Error).message };
+    }
+    if (mss === undefined && a.error !== undefined) {
+      firstFailure = a.error;
+      return false;
     }
     opts.onAttempt?.(a);
     return !a.stalled;
@@ -83,6 +99,7 @@ export async function confirmBlackhole(handshake: Handshake, opts: ConfirmOption
   const budgetLeft = () => count < maxHandshakes && !opts.signal?.aborted;
 
   if (await attempt(undefined)) return { defaultStalled: false };
+  if (firstFailure !== undefined) return { notPossible: firstFailure };
 
   let stalls = defaultMss;
   let passes: number | undefined;
@@ -126,47 +143,77 @@ export interface X224TlsHandshakeOptions {
 }
 
 /**
- * A minimal RDP handshake for the confirmation: TCP connect (with TCP_MAXSEG when mss is given), X.224 Connection
- * Request asking for TLS only (PROTOCOL_SSL, MS-RDPBCGR 2.2.1.1.1), Connection Confirm, then the TLS handshake with
- * node:tls (any certificate, TLS 1.0+). Throws when the host cannot get as far as TLS (refused, negotiation failure,
- * no TLS selected): then the stall question does not arise.
+ * The RDP handshake for the confirmation: TCP connect (with TCP_MAXSEG before connect when mss is given: the connect
+ * hook of negotiate()), the probe's own X.224 exchange asking for TLS (PROTOCOL_SSL by default, MS-RDPBCGR
+ * 2.2.1.1.1), then the TLS handshake with node:tls (any certificate, TLS 1.0+). A host that cannot get as far as
+ * TLS (refused, negotiation failure, no TLS selected) gives `failure`: then the stall question does not arise.
  */
 export function x224TlsHandshake(address: string, port: number, opts: X224TlsHandshakeOptions = {}): Handshake {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
   const x224TimeoutMs = opts.x224TimeoutMs ?? 3000;
   const stallMs = typeof opts.stallMs === 'function' ? opts.stallMs : () => (opts.stallMs as number | undefined) ?? 3000;
   if (!net.isIP(address)) throw new RangeError(`x224TlsHandshake: '${address}' is not an IP address`);
-  // default 03 00 00 13 0e e0 00 00 00 00 00 01 00 08 00 01 00 00 00: TPKT + X.224 CR + RDP_NEG_REQ(PROTOCOL_SSL)
-  const cr = encodeConnectionRequest({ requestedProtocols: opts.requested ?? PROTOCOL_SSL });
+  const requested = protocolNames(opts.requested ?? PROTOCOL_SSL);
+  const signal = opts.signal ?? new AbortController().signal;
   return async (mss?: number) => {
     const started = performance.now();
+    const ms = () => Math.round((performance.now() - started) * 10) / 10;
     opts.onConnect?.();
-    let socket: net.Socket;
-    if (mss !== undefined) {
-      socket = await connectWithMss(address, port, mss, { timeoutMs: connectTimeoutMs, signal: opts.signal });
-    } else {
-      const c = await connectTcp(address, port, { timeoutMs: connectTimeoutMs, signal: opts.signal });
-      if (c.outcome !== 'open' || !c.socket) throw new Error(`TCP ${c.outcome}${c.errno ? ` (${c.errno})` : ''}`);
-      socket = c.socket;
+    const ctx: StepContext = {
+      address,
+      port,
+      host: address,
+      cookie: null,
+      connectTimeoutMs,
+      phaseTimeoutMs: x224TimeoutMs,
+      signal,
+      connections: 0,
+      startedAt: started,
+      timeline: [],
+      errors: [],
+      limit: (fn) => fn(),
+    };
+    const connect = mss === undefined ? undefined : () => clampedConnect(address, port, mss, connectTimeoutMs, signal);
+    const n = await negotiate(ctx, requested, { connect });
+    if (n.tcp.outcome !== 'open') return { stalled: false, bytesReceived: 0, ms: ms(), failure: `TCP ${n.tcp.outcome}${n.tcp.errno ? ` (${n.tcp.errno})` : ''}` };
+    const x = n.x224;
+    // MS-RDPBCGR 5.4.5: SSL, HYBRID, HYBRID_EX, RDSTLS and RDSAAD all start TLS after the Confirm
+    if (!x || x.outcome !== 'selected' || !usesTls(x.selected) || !n.conn || !n.socket) {
+      n.conn?.destroy();
+      const why =
+        x?.outcome === 'failure'
+          ? `RDP_NEG_FAILURE ${x.failure?.value}`
+          : x?.outcome === 'selected'
+            ? `selected ${x.selected}`
+            : x?.outcome === 'legacy'
+              ? 'legacy Connection Confirm'
+              : `${x?.outcome ?? 'no answer'}${x?.detail ? `: ${x.detail}` : ''}`;
+      return { stalled: false, bytesReceived: x?.bytesReceived ?? 0, ms: ms(), failure: `X.224: the server did not select TLS (${why})` };
     }
+    const socket = n.socket;
     try {
-      const conn = new Conn(socket, 4096);
-      conn.write(cr);
-      const r = await conn.read(tpktFrame(1024), x224TimeoutMs, opts.signal);
-      if (r.kind !== 'data') throw new Error(`X.224: ${r.kind} before the Connection Confirm`);
-      const cc = decodeConnectionConfirm(r.bytes);
-      // MS-RDPBCGR 5.4.5: SSL, HYBRID, HYBRID_EX, RDSTLS and RDSAAD all start TLS after the Confirm
-      if (cc.neg.kind !== 'response' || cc.neg.selectedProtocol === PROTOCOL_RDP) {
-        throw new Error(`X.224: the server did not select TLS (${cc.neg.kind === 'failure' ? `RDP_NEG_FAILURE ${cc.neg.code}` : cc.neg.kind})`);
-      }
-      conn.detach();
-      const t = await tlsUpgrade(socket, { timeoutMs: stallMs(), signal: opts.signal });
+      n.conn.detach();
+      const t = await tlsUpgrade(socket, { timeoutMs: stallMs(), signal });
       t.socket?.destroy();
-      return { stalled: t.outcome === 'stalled', bytesReceived: t.bytesReceived, ms: Math.round((performance.now() - started) * 10) / 10 };
+      return { stalled: t.outcome === 'stalled', bytesReceived: t.bytesReceived, ms: ms() };
     } finally {
       socket.destroy();
     }
   };
+}
+
+/** A connect with TCP_MAXSEG set before it (transport/mss.ts), as a connect result: failures are data. */
+async function clampedConnect(address: string, port: number, mss: number, timeoutMs: number, signal: AbortSignal): Promise<TcpConnectResult> {
+  const started = performance.now();
+  const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  try {
+    const socket = await connectWithMss(address, port, mss, { timeoutMs, signal });
+    return { outcome: 'open', ms: ms(), socket, localAddress: socket.localAddress, localPort: socket.localPort };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const errno = err.code === 'ABORT_ERR' ? 'ABORTED' : err.code;
+    return { outcome: classifyConnectError(errno), ms: ms(), errno, message: err.message };
+  }
 }
 
 export interface ConfirmOnRdpOptions {
@@ -184,7 +231,7 @@ export interface ConfirmOnRdpOptions {
  * MSS and clamped, with an adaptive stall deadline, recording the result in `pmtu.mssClamp` and keeping the smaller of
  * the DF-probe and handshake answers as the recommendation (the handshake measures the server→client direction).
  */
-export async function confirmOnRdp(address: string, port: number, pmtu: PmtuObservation, opts: ConfirmOnRdpOptions): Promise<MssClampResult> {
+export async function confirmOnRdp(address: string, port: number, pmtu: PmtuObservation, opts: ConfirmOnRdpOptions): Promise<MssClampResult | ClampNotPossible> {
   const overhead = address.includes(':') ? 60 : 40;
   let stall = opts.stallMs;
   const clamp = await confirmBlackhole(
@@ -198,6 +245,7 @@ export async function confirmOnRdp(address: string, port: number, pmtu: PmtuObse
       },
     },
   );
+  if ('notPossible' in clamp) return clamp;
   pmtu.mssClamp = clamp;
   if (clamp.defaultStalled && clamp.clampedOk && clamp.bound) {
     const fromMss = clamp.bound.passes + overhead;

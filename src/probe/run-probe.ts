@@ -10,10 +10,12 @@ import type {
   ProtocolResult,
   StabilityObservation,
 } from '../observation/types.js';
-import { PROTOCOL_NAMES, SCHEMA_VERSION } from '../observation/types.js';
+import { PROTOCOL_NAMES } from '../observation/types.js';
 import { resolveTarget } from '../transport/dns.js';
+import { createReachConnector, type ReachConnector } from '../transport/reach.js';
 import { connectTcp } from '../transport/tcp.js';
-import { VERSION } from '../version.js';
+import { probeReach } from './reach.js';
+import { beginObservation, DEFAULT_REQUESTED, endObservation, internalError } from './record.js';
 import { mark, type StepContext } from './context.js';
 import { credsspStep, type Credentials } from './steps/credssp.js';
 import { encryptionMethods, mcsExchange } from './steps/mcs.js';
@@ -63,7 +65,11 @@ export interface ProbeOptions {
   extraPhases?: ((obs: Observation, ctx: StepContext) => Promise<void>)[];
 }
 
-export const DEFAULT_REQUESTED: ProtocolName[] = ['SSL', 'HYBRID', 'HYBRID_EX'];
+export { DEFAULT_REQUESTED };
+
+let sharedNet: ReachConnector | undefined;
+/** runProbe's reach connector: net.Socket (one probe needs no connect thread). */
+const netConnector = () => (sharedNet ??= createReachConnector({ engine: 'net' }));
 
 /**
  * Probe one RDP endpoint, phase by phase: dns → tcp → x224 → (protocol enumeration) → tls → credssp | mcs →
@@ -77,28 +83,18 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const phaseTimeoutMs = opts.phaseTimeoutMs ?? 5_000;
   const requested = opts.requested ?? DEFAULT_REQUESTED;
+  if (depth === 'reach') {
+    const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(phaseTimeoutMs, 3000);
+    const t = { key: target, host: hp.host, port, address: opts.address, family: opts.family };
+    return probeReach(t, { connectTimeoutMs, phaseTimeoutMs, timeoutMs, requested, cookie: opts.cookie ?? null, signal: opts.signal }, netConnector());
+  }
   const started = performance.now();
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   const onOuterAbort = () => abort.abort();
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
-  const obs: Observation = {
-    schema: SCHEMA_VERSION,
-    tool: { name: 'rdprobe', version: VERSION },
-    source: { kind: 'live', target, host: hp.host, port, startedAt: new Date().toISOString() },
-    options: {
-      requested,
-      cookie: opts.cookie ?? null,
-      phases: [],
-      timeoutMs,
-      phaseTimeoutMs,
-    },
-    connections: 0,
-    durationMs: 0,
-    timeline: [],
-    errors: [],
-  };
+  const obs = beginObservation({ target, host: hp.host, port, requested, cookie: opts.cookie ?? null, timeoutMs, phaseTimeoutMs });
   const limit = pLimit(Math.max(1, opts.parallel ?? 3));
   const ctx: StepContext = {
     address: '',
@@ -131,19 +127,9 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
     }
     obs.source.address = ctx.address;
 
-    // 2. TCP (+ 3. X.224 on the same connection unless depth is reach)
+    // 2. TCP + 3. X.224 on the same connection (depth reach went through probeReach above)
     t0 = performance.now();
     phases.push('tcp');
-    if (depth === 'reach') {
-      ctx.connections++;
-      const t = await connectTcp(ctx.address, port, { timeoutMs: ctx.connectTimeoutMs, signal: abort.signal });
-      obs.tcp = { outcome: t.outcome, ms: t.ms, address: ctx.address, port };
-      if (t.errno) obs.tcp.errno = t.errno;
-      if (t.message && t.outcome !== 'open') obs.tcp.message = t.message;
-      mark(ctx, 'tcp', t0, t.outcome, t.errno);
-      t.socket?.destroy();
-      return obs;
-    }
     phases.push('x224');
     const main = await negotiate(ctx, requested);
     obs.tcp = main.tcp;
@@ -225,15 +211,13 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
     for (const phase of opts.extraPhases ?? []) await phase(obs, ctx);
     return obs;
   } catch (e) {
-    obs.errors.push({ phase: 'probe', code: 'RDPROBE_INTERNAL', message: (e as Error).stack ?? String(e) });
+    internalError(obs, 'probe', e);
     return obs;
   } finally {
-    if (abort.signal.aborted && !opts.signal?.aborted) obs.errors.push({ phase: 'probe', code: 'RDPROBE_PROBE_DEADLINE', message: `probe deadline of ${timeoutMs} ms reached` });
-    else if (opts.signal?.aborted) obs.errors.push({ phase: 'probe', code: 'RDPROBE_ABORTED', message: 'probe aborted' });
+    const aborted = opts.signal?.aborted === true;
+    endObservation(obs, { connections: ctx.connections, started, aborted, deadlineMs: abort.signal.aborted && !aborted ? timeoutMs : undefined });
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onOuterAbort);
-    obs.connections = ctx.connections;
-    obs.durationMs = Math.round(performance.now() - started);
   }
 }
 

@@ -83,7 +83,7 @@ const drains = new WeakMap<Writable, Promise<void>>();
  * write() honouring backpressure: undefined when the stream took the chunk, a promise when it asked us to wait
  * (one shared promise per stream until 'drain', however many writers wait on it).
  */
-export function writeChunk(out: Writable, chunk: string): Promise<void> | undefined {
+export function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> | undefined {
   if (out.write(chunk)) return undefined;
   let p = drains.get(out);
   if (!p) {
@@ -107,24 +107,36 @@ export function writeChunk(out: Writable, chunk: string): Promise<void> | undefi
 }
 
 /**
- * Coalesces many small writes (one line per host) into large ones: flushed at `flushAt` characters or on the next
- * turn of the event loop, whichever comes first. At tens of thousands of hosts per second a write() per line costs
- * more than the scan itself. Backpressure: push() returns a promise while the stream wants draining.
+ * Coalesces many small writes (one line per host) into large ones: flushed at `flushAt` bytes or on the next turn
+ * of the event loop, whichever comes first. At tens of thousands of hosts per second a write() per line costs more
+ * than the scan itself. Each line is UTF-8-encoded into one buffer as it comes: joining the lines into one string
+ * first costs three times as much once a line holds a non-Latin-1 character (the whole chunk becomes a two-byte
+ * string, then is encoded anyway). Backpressure: push() returns a promise while the stream wants draining.
  */
 export class ChunkedSink {
-  private parts: string[] = [];
-  private size = 0;
+  private buf: Buffer | undefined;
+  private off = 0;
   private scheduled = false;
+  private readonly capacity: number;
 
   constructor(
     readonly out: Writable,
     private readonly flushAt = 1 << 17,
-  ) {}
+  ) {
+    this.capacity = Math.max(2 * flushAt, 1 << 16);
+  }
 
   push(s: string): Promise<void> | undefined {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size >= this.flushAt) return this.flush();
+    const most = s.length * 3; // UTF-8 bytes per UTF-16 code unit, at most
+    if (this.buf && this.off + most > this.buf.length) void this.flush()?.catch(() => undefined);
+    if (most > this.capacity) {
+      // larger than a chunk: write it as it is (after what was buffered, so the order holds)
+      if (this.off) void this.flush()?.catch(() => undefined);
+      return writeChunk(this.out, s);
+    }
+    this.buf ??= Buffer.allocUnsafe(this.capacity);
+    this.off += this.buf.write(s, this.off, 'utf8');
+    if (this.off >= this.flushAt) return this.flush();
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
@@ -137,10 +149,11 @@ export class ChunkedSink {
 
   /** Write what is buffered now. */
   flush(): Promise<void> | undefined {
-    if (!this.size) return this.out.writableNeedDrain ? writeChunk(this.out, '') : undefined;
-    const chunk = this.parts.length === 1 ? this.parts[0] : this.parts.join('');
-    this.parts = [];
-    this.size = 0;
+    if (!this.off || !this.buf) return this.out.writableNeedDrain ? writeChunk(this.out, '') : undefined;
+    // the stream may hold on to the chunk until it is written: the next lines go into a new buffer
+    const chunk = this.buf.subarray(0, this.off);
+    this.buf = undefined;
+    this.off = 0;
     return writeChunk(this.out, chunk);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The scan engine as a library: targets (parse, lazy expansion, excludes, shards), the scheduler, the reach prober,
- * host records, summaries and resume. The CLI (src/cli/commands/scan.ts) is one user of it:
+ * The scan engine as a library: targets (parse, lazy expansion, excludes, shards), the scheduler, the reach prober
+ * (re-exported from probe/reach.ts: scan never touches sockets itself), host records, summaries and resume. The CLI (src/cli/commands/scan.ts) is one user of it:
  *
  *   const { set } = buildTargetSet(tokensOf('10.0.0.0/24\n', 'inline'));
  *   const summary = new SummaryBuilder();
@@ -15,7 +15,7 @@ export { buildTargetSet, collectTokens, formatTargetError, parsePortList, parseT
 export type { ScanTarget, TargetError, TargetStats, Token } from './targets.js';
 export { parseShard, shardSize, type Shard } from './shard.js';
 export { Scheduler, scan, defaultIsSilent, type HostResult, type ProbeContext, type ProbeFn, type SchedulerOptions, type SchedulerStats } from './scheduler.js';
-export { createReachProber, type ReachOptions, type ReachProber } from './fast.js';
+export { createReachProber, probeReach, type ReachProberOptions, type ReachProber, type ReachTarget } from '../probe/reach.js';
 export { FdGovernor, readFdLimit } from './fdlimit.js';
 export { RateLimiter } from './rate.js';
 export {

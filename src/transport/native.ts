@@ -80,6 +80,31 @@ export interface NativeAddon {
   routeInfo(family: 4 | 6, address: string, port?: number): RouteInfo;
   openProbe(kind: ProbeKind, family: 4 | 6, address: string, port?: number): { fd: number; ident: number };
   probe(fd: number, req: NativeProbeRequest): Promise<NativeProbeResult>;
+  /** The batch connect engine is there (Linux, built from this source); older builds lack it and its functions. */
+  reach?: boolean;
+  reachOpen?: NativeReachBindings['reachOpen'];
+  reachConnect?: NativeReachBindings['reachConnect'];
+  reachCancel?: NativeReachBindings['reachCancel'];
+  reachRef?: NativeReachBindings['reachRef'];
+  reachClose?: NativeReachBindings['reachClose'];
+}
+
+/** Opaque handle of one batch connect engine (its background thread). */
+export type ReachEngine = { readonly __reachEngine: unique symbol };
+
+/**
+ * The batch connect engine (Linux builds with `reach: true`). Results arrive on the JS thread in batches:
+ * `errs[i]` is 0 when ids[i] connected (and was closed with RST), else a positive errno (ETIMEDOUT when its own
+ * deadline passed); `ms[i]` is the connect time. A cancelled id is never reported.
+ */
+export interface NativeReachBindings {
+  reachOpen(onResults: (ids: Int32Array, errs: Int32Array, ms: Float64Array) => void): ReachEngine;
+  reachConnect(engine: ReachEngine, id: number, family: 4 | 6, address: string, port: number, timeoutMs: number): void;
+  reachCancel(engine: ReachEngine, id: number): void;
+  /** Whether connects in flight keep the event loop alive (off after reachOpen). */
+  reachRef(engine: ReachEngine, keepAlive: boolean): void;
+  /** Stop the thread; connects in flight are closed and never reported. Idempotent. */
+  reachClose(engine: ReachEngine): void;
 }
 
 export type NativeLoad = { addon: NativeAddon; reason?: undefined; path: string } | { addon: null; reason: string; path?: string };

@@ -5,12 +5,12 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { PmtuObservation, UdpObservation } from '../../observation/types.js';
-import { confirmOnRdp, type MssAttempt } from '../../probe/blackhole.js';
+import { diagnose } from '../../diagnose/index.js';
+import type { Observation, PmtuObservation, UdpObservation } from '../../observation/types.js';
+import type { MssAttempt } from '../../probe/blackhole.js';
+import { probePath } from '../../probe/path.js';
 import { parseHostPort } from '../../probe/target.js';
-import { resolveTarget } from '../../transport/dns.js';
-import { measurePmtu, type PmtuMethod, type PmtuProbe } from '../../transport/pmtu.js';
-import { probeRdpeudp } from '../../transport/udp.js';
+import type { PmtuMethod, PmtuProbe } from '../../transport/pmtu.js';
 import { intOption, UsageError } from '../util.js';
 
 interface PathCliOptions {
@@ -38,6 +38,8 @@ export interface PathReport {
   udp?: UdpObservation;
   /** MSS-clamp handshakes, in order (when the confirmation ran). */
   mssAttempts?: MssAttempt[];
+  /** The fixes of the diagnosis' path-MTU findings. */
+  advice?: { place: string; text: string }[];
   notes: string[];
 }
 
@@ -74,50 +76,47 @@ export function register(program: Command): void {
 }
 
 async function runPath(target: string, host: string, port: number, o: PathCliOptions, progress: boolean): Promise<PathReport> {
-  const report: PathReport = { target, host, port, notes: [] };
   const say = (s: string) => {
     if (progress && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${s}`);
   };
-  const dns = await resolveTarget(host, { timeoutMs: 5000, family: o.ipv4 ? 4 : o.ipv6 ? 6 : 0 });
-  if (dns.outcome !== 'skipped') report.dns = { outcome: dns.outcome, code: dns.code, ms: dns.ms };
-  const address = dns.addresses[0]?.address;
-  if (!address) {
-    report.notes.push(`${host} does not resolve (${dns.outcome}${dns.code ? `, ${dns.code}` : ''})`);
-    return report;
-  }
-  report.address = address;
-
-  const pmtu = await measurePmtu(address, {
-    method: o.method,
+  const attempts: MssAttempt[] = [];
+  let confirmRan = false;
+  const obs = await probePath(target, {
     port,
-    max: o.max,
-    timeoutMs: o.timeout,
-    attempts: o.attempts,
-    precision: o.precision,
-    onProbe: (p: PmtuProbe, m: string) => say(`${m}: ${probeText(p)}`),
+    family: o.ipv4 ? 4 : o.ipv6 ? 6 : 0,
+    confirm: o.confirm,
+    stallMs: o.stall,
+    udp: o.udp === true,
+    udpOptions: { timeoutMs: 1000, attempts: 3 },
+    pmtuOptions: { method: o.method, max: o.max, timeoutMs: o.timeout, attempts: o.attempts, precision: o.precision, onProbe: (p: PmtuProbe, m: string) => say(`${m}: ${probeText(p)}`) },
+    onAttempt: (a) => {
+      if (!confirmRan) say('');
+      confirmRan = true;
+      attempts.push(a);
+      say(`MSS ${a.mss ?? 'default'}: ${a.stalled ? 'stalled' : 'ok'} (${a.bytesReceived} bytes)`);
+    },
   });
   say('');
-  report.pmtu = pmtu;
+  return pathReport(obs, host, attempts);
+}
 
-  const wantConfirm = o.confirm === true || (o.confirm !== false && pmtu.outcome === 'black-hole');
-  if (wantConfirm) {
-    const attempts: MssAttempt[] = [];
-    try {
-      await confirmOnRdp(address, port, pmtu, {
-        stallMs: o.stall,
-        onAttempt: (a) => {
-          attempts.push(a);
-          say(`MSS ${a.mss ?? 'default'}: ${a.stalled ? 'stalled' : 'ok'} (${a.bytesReceived} bytes)`);
-        },
-      });
-    } catch (e) {
-      report.notes.push(`MSS-clamp check not possible: ${(e as Error).message}`);
-    }
-    say('');
-    report.mssAttempts = attempts;
+/** The path command's view of the Observation (its JSON shape), with the diagnosis' path-MTU fixes as advice. */
+export function pathReport(obs: Observation, host: string, attempts: MssAttempt[]): PathReport {
+  const report: PathReport = { target: obs.source.target, host, port: obs.source.port, notes: [] };
+  const dns = obs.dns;
+  if (dns && dns.outcome !== 'skipped') report.dns = { outcome: dns.outcome, code: dns.code, ms: dns.ms };
+  if (!obs.source.address) {
+    report.notes.push(`${host} does not resolve (${dns?.outcome}${dns?.code ? `, ${dns.code}` : ''})`);
+    return report;
   }
-
-  if (o.udp) report.udp = await probeRdpeudp(address, port, { timeoutMs: 1000, attempts: 3 });
+  report.address = obs.source.address;
+  if (obs.pmtu) report.pmtu = obs.pmtu;
+  const clampNote = obs.errors.find((e) => e.phase === 'mss-clamp');
+  if (attempts.length || obs.pmtu?.mssClamp || clampNote) report.mssAttempts = attempts;
+  if (clampNote) report.notes.push(`MSS-clamp check not possible: ${clampNote.message}`);
+  if (obs.udp) report.udp = obs.udp;
+  const advice = diagnose(obs, { perProfile: false }).findings.filter((f) => f.category === 'path-mtu').flatMap((f) => f.fixes);
+  if (advice.length) report.advice = advice.map((f) => ({ place: f.place, text: f.text }));
   return report;
 }
 
@@ -172,11 +171,15 @@ export function renderPath(r: PathReport): string {
         row('TLS check', `stalls at the default MSS, completes with MSS ${c.bound.passes} (stalls at ${c.bound.stalls}): server→client black hole confirmed`);
       } else row('TLS check', `stalls at the default MSS and still at MSS ${c.clampedMss ?? '?'}: not explained by the path MTU`);
     }
+    let label = 'advice';
     if ((p.outcome === 'measured' || p.outcome === 'black-hole') && p.recommendedMtu !== undefined && p.localMtu !== undefined && p.recommendedMtu < p.localMtu) {
-      row('advice', `client MTU ${p.recommendedMtu}, MSS clamp ${p.recommendedMss}`);
-      row('', `Windows client: netsh interface ipv4 set subinterface "<interface>" mtu=${p.recommendedMtu} store=persistent`);
-      row('', `Linux client: ip link set dev ${p.interface ?? '<interface>'} mtu ${p.recommendedMtu}; macOS: networksetup -setMTU <service> ${p.recommendedMtu}`);
-      row('', `network: clamp TCP MSS to ${p.recommendedMss} on the tunnel/VPN (e.g. nft: tcp flags syn tcp option maxseg size set ${p.recommendedMss}), or let ICMP frag-needed through`);
+      row(label, `client MTU ${p.recommendedMtu}, MSS clamp ${p.recommendedMss}`);
+      label = '';
+    }
+    // the fixes of the diagnosis' path-MTU findings (catalogue text, with the measured MTU/MSS filled in)
+    for (const f of r.advice ?? []) {
+      row(label, `${f.place}: ${f.text}`);
+      label = '';
     }
   }
   if (r.udp) {

@@ -12,7 +12,7 @@ import { NdjsonWriter, type ScanWriter } from '../../report/ndjson.js';
 import { JsonDocumentWriter } from '../../report/scan-json.js';
 import { TableWriter } from '../../report/scan-table.js';
 import { renderSummary } from '../../report/summary-render.js';
-import { createReachProber } from '../../scan/fast.js';
+import { createReachProber } from '../../probe/reach.js';
 import { FdGovernor } from '../../scan/fdlimit.js';
 import { capYoungGeneration } from '../../scan/memory.js';
 import { ProgressBar } from '../../scan/progress.js';

@@ -100,6 +100,10 @@ export interface TcpFlow {
   prefix?: { kind: 'socks5' | 'socks4'; client: number; server?: number };
   icmp: (IcmpMessage & At & { from: string })[];
   closed?: At;
+  /** The client's first bytes were not a Connection Request (waiting for the server to tell). */
+  clientNotCr?: boolean;
+  /** RDP only because the server answered with a Connection Confirm. */
+  malformedRequest?: boolean;
   /** Ended early because of the flow limit or idleness. */
   endReason?: 'closed' | 'idle' | 'evicted' | 'capture-end' | 'new-syn';
 }
@@ -258,6 +262,12 @@ export function proxyServerPrefix(kind: 'socks5' | 'socks4', b: Uint8Array): num
   const atyp = b[5];
   const rl = atyp === 1 ? 10 : atyp === 4 ? 22 : atyp === 3 && b.length >= 7 ? 7 + b[6] : undefined;
   return rl === undefined ? undefined : 2 + rl;
+}
+
+function looksLikeConfirm(b: Uint8Array): boolean {
+  if (b.length < 6 || b[0] !== TPKT_VERSION || b[1] !== 0) return false;
+  const len = (b[2] << 8) | b[3];
+  return len >= 11 && b[4] === len - 5 && (b[5] & 0xf0) === 0xd0;
 }
 
 export class FlowTracker {
@@ -492,8 +502,11 @@ export class FlowTracker {
   private classify(f: TcpFlow, side: Side): void {
     const d = f.dirs[side];
     if (f.client && f.client !== side) {
-      // server data first (banner protocols): not RDP, the client speaks first
-      if (f.dirs[f.client].next === 0) f.rdp = 'no';
+      // the server speaks: an X.224 Connection Confirm (X.224 §13.4, code 0xD0) answering a client stream that was
+      // not a well-formed Connection Request is still an RDP attempt (a malformed request); anything else is not RDP
+      if (!f.clientNotCr) return; // the client has not decided yet (a SOCKS reply comes before the request ends)
+      f.rdp = looksLikeConfirm(streamBytes(d)) ? 'yes' : 'no';
+      if (f.rdp === 'yes') f.malformedRequest = true;
       return;
     }
     const c = classifyClientStart(streamBytes(d));
@@ -505,7 +518,9 @@ export class FlowTracker {
       return;
     }
     if (f.client === side) {
-      f.rdp = 'no';
+      // wait for the server's first bytes (bounded): a Confirm makes it a malformed RDP attempt
+      f.clientNotCr = true;
+      if (d.retained > 4096 || f.dirs[side === 'a' ? 'b' : 'a'].next > 0) f.rdp = 'no';
       return;
     }
     // no SYN seen: the other side may be the client (it has not spoken yet)

@@ -291,6 +291,46 @@ export function readTlsFlight(b: Uint8Array, maxRecords = 4096): TlsFlight {
   const hs: Uint8Array[] = [];
   let hsLen = 0;
   let hsBase: number[] = [];
+  /** Feed one handshake fragment; false when the message stream is beyond reason (stop). */
+  const handshakeFragment = (fragment: Uint8Array, offset: number): boolean => {
+    hs.push(fragment);
+    hsBase.push(offset);
+    hsLen += fragment.length;
+    const all = hs.length === 1 ? hs[0] : concat(hs, hsLen);
+    const { messages, rest } = splitHandshake(all);
+    let consumed = 0;
+    for (const m of messages) {
+      out.handshake.push({ type: m.type, name: m.name, length: m.length, offset: hsBase[0] });
+      consumed += 4 + m.length;
+      try {
+        if (m.type === HT_CLIENT_HELLO && !out.clientHello) out.clientHello = decodeClientHello(m.body);
+        else if (m.type === HT_SERVER_HELLO && !out.serverHello) {
+          out.serverHello = decodeServerHello(m.body);
+          if (out.serverHello.version === 'TLSv1.3') tls13 = true;
+        } else if (m.type === HT_CERTIFICATE && !out.certificates && !tls13) out.certificates = decodeCertificateList(m.body);
+        else if (m.type === HT_SERVER_HELLO_DONE) out.flightComplete = true;
+      } catch (e) {
+        out.error ??= (e as Error).message;
+      }
+    }
+    // keep only the unfinished message's bytes
+    if (rest === 0) {
+      hs.length = 0;
+      hsBase = [];
+      hsLen = 0;
+    } else if (consumed > 0) {
+      const left = all.subarray(consumed);
+      hs.length = 0;
+      hs.push(left);
+      hsBase = [offset];
+      hsLen = left.length;
+    }
+    if (hsLen > 1 << 20) {
+      out.error ??= 'handshake message larger than 1 MiB';
+      return false;
+    }
+    return true;
+  };
   for (const rec of scan.records) {
     out.records.push({ type: rec.type, length: rec.length, offset: rec.offset, encrypted });
     if (rec.type === CT_CHANGE_CIPHER_SPEC) {
@@ -321,44 +361,16 @@ export function readTlsFlight(b: Uint8Array, maxRecords = 4096): TlsFlight {
       continue;
     }
     if (rec.type === CT_HANDSHAKE && !encrypted) {
-      hs.push(rec.fragment);
-      hsBase.push(rec.offset);
-      hsLen += rec.fragment.length;
-      const all = hs.length === 1 ? hs[0] : concat(hs, hsLen);
-      const { messages, rest } = splitHandshake(all);
-      let consumed = 0;
-      for (const m of messages) {
-        out.handshake.push({ type: m.type, name: m.name, length: m.length, offset: hsBase[0] });
-        consumed += 4 + m.length;
-        try {
-          if (m.type === HT_CLIENT_HELLO && !out.clientHello) out.clientHello = decodeClientHello(m.body);
-          else if (m.type === HT_SERVER_HELLO && !out.serverHello) {
-            out.serverHello = decodeServerHello(m.body);
-            if (out.serverHello.version === 'TLSv1.3') tls13 = true;
-          } else if (m.type === HT_CERTIFICATE && !out.certificates && !tls13) out.certificates = decodeCertificateList(m.body);
-          else if (m.type === HT_SERVER_HELLO_DONE) out.flightComplete = true;
-        } catch (e) {
-          out.error ??= (e as Error).message;
-        }
-      }
-      // keep only the unfinished message's bytes
-      if (rest === 0) {
-        hs.length = 0;
-        hsBase = [];
-        hsLen = 0;
-      } else if (consumed > 0) {
-        const left = all.subarray(consumed);
-        hs.length = 0;
-        hs.push(left);
-        hsBase = [rec.offset];
-        hsLen = left.length;
-      }
-      if (hsLen > 1 << 20) {
-        out.error ??= 'handshake message larger than 1 MiB';
-        break;
-      }
+      if (!handshakeFragment(rec.fragment, rec.offset)) break;
       out.flightEnd = rec.offset + 5 + rec.length;
     }
+  }
+  // a record the input ends inside: its complete handshake messages are still readable (a stalled flight shows
+  // its ServerHello even when the Certificate never arrived)
+  if (scan.partial && !encrypted && scan.partial.have > RECORD_HEADER && b[scan.partial.offset] === CT_HANDSHAKE) {
+    const complete = out.flightComplete;
+    handshakeFragment(b.subarray(scan.partial.offset + RECORD_HEADER), scan.partial.offset);
+    out.flightComplete = complete; // the record itself is not complete
   }
   return out;
 }

@@ -72,6 +72,9 @@ export function certificateFacts(der: Uint8Array, at: Date): CertificateInfo {
   }
   const notBefore = new Date(x.validFrom);
   const notAfter = new Date(x.validTo);
+  if (isNaN(notBefore.getTime()) || isNaN(notAfter.getTime())) {
+    throw new DecodeError('x509', 'validity', 0, `unreadable validity dates (${x.validFrom} – ${x.validTo})`);
+  }
   const key = x.publicKey;
   const details = (key.asymmetricKeyDetails ?? {}) as { modulusLength?: number; namedCurve?: string };
   const curves: Record<string, number> = { prime256v1: 256, secp384r1: 384, secp521r1: 521 };
@@ -96,8 +99,8 @@ export function certificateFacts(der: Uint8Array, at: Date): CertificateInfo {
     issuer: x.issuer.replace(/\n/g, ', '),
     san: (x.subjectAltName ?? '').split(/,\s*/).filter(Boolean),
     serial: x.serialNumber,
-    notBefore: isNaN(notBefore.getTime()) ? x.validFrom : notBefore.toISOString(),
-    notAfter: isNaN(notAfter.getTime()) ? x.validTo : notAfter.toISOString(),
+    notBefore: notBefore.toISOString(),
+    notAfter: notAfter.toISOString(),
     daysLeft: Math.floor((notAfter.getTime() - at.getTime()) / 86_400_000),
     expired: notAfter.getTime() < at.getTime(),
     notYetValid: notBefore.getTime() > at.getTime(),

@@ -32,7 +32,7 @@ import type {
 } from '../observation/types.js';
 import { SCHEMA_VERSION } from '../observation/types.js';
 import { VERSION } from '../version.js';
-import { atOffset, proxyServerPrefix, streamBytes, type At, type DirState, type TcpFlow, type UdpFlow } from './flows.js';
+import { atOffset, proxyServerPrefix, seqDiff, streamBytes, type At, type DirState, type TcpFlow, type UdpFlow } from './flows.js';
 
 /** Replay evidence kept next to the phases (Observation.replay). */
 export interface ReplayEvidence {
@@ -153,6 +153,21 @@ export function tcpAttemptObservation(f: TcpFlow, ctx: ReplayContext): Observati
     errors,
   };
   if (f.icmp.length) evidence.icmp = f.icmp.map((i) => ({ frame: i.frame, type: i.type, code: i.code, ...(i.mtu !== undefined ? { mtu: i.mtu } : {}), from: i.from }));
+
+  // ICMP fragmentation-needed (RFC 1191) / Packet Too Big (RFC 4443 §3.2) tied to this flow: the path MTU the
+  // routers reported, as a measurement (the connection may well have recovered: TCP lowers its segment size)
+  const ptb = f.icmp.filter((i) => i.mtu !== undefined && ((i.version === 4 && i.type === 3 && i.code === 4) || (i.version === 6 && i.type === 2)));
+  if (ptb.length) {
+    const mtu = Math.min(...ptb.map((i) => i.mtu!));
+    obs.pmtu = {
+      outcome: 'measured',
+      pathMtu: mtu,
+      ...(c.syn?.mss !== undefined ? { localMtu: c.syn.mss + (f.ipVersion === 4 ? 40 : 60) } : {}),
+      method: 'replay: ICMP fragmentation-needed / packet-too-big in the capture',
+      reportingRouter: ptb[0].from,
+      probes: ptb.slice(0, 16).map((i) => ({ size: i.quoted?.ipLength ?? 0, result: 'frag-needed' as const, mtu: i.mtu!, from: i.from })),
+    };
+  }
 
   // --- TCP ---------------------------------------------------------------------------------------------------
   const unreachable = f.icmp.find((i) => (i.version === 4 ? i.type === 3 && i.code !== 4 : i.type === 1));
@@ -455,7 +470,20 @@ function tlsPhase(
   const clientCcs = cf.changeCipherSpecEnd !== undefined;
   const serverCcs = sf.changeCipherSpecEnd !== undefined;
   const alert = sf.alerts.find((a) => a.level === 'fatal') ?? sf.alerts[0];
-  if (alert && !serverCcs) {
+  // server-side view: the whole flight was sent, but the client never acknowledged its end while the server
+  // retransmitted full-size segments (nothing came back, no ICMP): the flight did not arrive
+  const ackedFlight = c.highestAck !== undefined && s.base !== undefined ? seqDiff(c.highestAck, s.base) - so : undefined;
+  const unacked =
+    sf.flightComplete && ackedFlight !== undefined && ackedFlight < flightBytes && s.fullRetransmits > 0 && !clientCcs && cf.appData.length === 0;
+  if (unacked) {
+    tls.outcome = 'stalled';
+    tls.stallEvidence = 'deadline';
+    tls.bytesReceived = Math.max(0, ackedFlight!);
+    tls.stalledAfterMs = ms(c.rst ?? c.fin ?? s.rst ?? s.fin ?? f.last, chAt?.time);
+    inferred.push(
+      `server-side view: the ${flightBytes}-byte server flight was sent, the client acknowledged only ${Math.max(0, ackedFlight!)} byte(s) of it, and the server retransmitted ${s.fullRetransmits} full-size (${s.maxSegment}-byte) segment(s) without an ACK or ICMP`,
+    );
+  } else if (alert && !serverCcs) {
     tls.outcome = 'alert';
     tls.alert = alert.name;
   } else if (sf.flightComplete && (clientCcs || cf.appData.length > 0 || sf.serverHello?.version === 'TLSv1.3')) {

@@ -336,7 +336,7 @@ function transport(
   body: Uint8Array,
   reassembled: boolean,
 ): Packet {
-  const base = { frame, time, ipVersion, src, dst, df, ipLength, ...(reassembled ? { reassembled } : {}) };
+  // one object literal per packet, same shape every time (spreads or a closure here cost more than the decode)
   const l4 = new Reader(body, 'l4');
   if (proto === IPPROTO_TCP) {
     const srcPort = l4.u16be('tcp src port');
@@ -349,8 +349,8 @@ function transport(
     const hlen = (offFlags >> 12) * 4;
     if (hlen < 20) throw new DecodeError('tcp', 'data offset', 12, `header length ${hlen} < 20`);
     const tcp: TcpHeader = { seq, ack, flags: offFlags & 0xff, window };
-    tcpOptions(l4.sub(hlen - 20, 'tcp options', 'tcp'), tcp);
-    return { ...base, proto: 'tcp', srcPort, dstPort, tcp, payload: l4.rest() };
+    if (hlen > 20) tcpOptions(l4.sub(hlen - 20, 'tcp options', 'tcp'), tcp);
+    return packetOf(frame, time, ipVersion, src, dst, df, ipLength, reassembled, 'tcp', srcPort, dstPort, l4.rest(), tcp);
   }
   if (proto === IPPROTO_UDP) {
     const srcPort = l4.u16be('udp src port');
@@ -358,7 +358,7 @@ function transport(
     const len = l4.u16be('udp length');
     l4.skip(2, 'udp checksum');
     const payload = l4.rest();
-    return { ...base, proto: 'udp', srcPort, dstPort, payload: len >= 8 ? payload.subarray(0, Math.min(payload.length, len - 8)) : payload };
+    return packetOf(frame, time, ipVersion, src, dst, df, ipLength, reassembled, 'udp', srcPort, dstPort, len >= 8 ? payload.subarray(0, Math.min(payload.length, len - 8)) : payload);
   }
   if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
     const v: 4 | 6 = proto === IPPROTO_ICMP ? 4 : 6;
@@ -381,9 +381,30 @@ function transport(
         /* a short quote is common (routers may quote only 28 bytes); keep the message without it */
       }
     }
-    return { ...base, proto: 'icmp', srcPort: 0, dstPort: 0, icmp, payload: body2 };
+    return packetOf(frame, time, ipVersion, src, dst, df, ipLength, reassembled, 'icmp', 0, 0, body2, undefined, icmp);
   }
-  return { ...base, proto: 'other', srcPort: 0, dstPort: 0, payload: body };
+  return packetOf(frame, time, ipVersion, src, dst, df, ipLength, reassembled, 'other', 0, 0, body);
+}
+
+function packetOf(
+  frame: number,
+  time: number,
+  ipVersion: 4 | 6,
+  src: string,
+  dst: string,
+  df: boolean,
+  ipLength: number,
+  reassembled: boolean,
+  proto: Packet['proto'],
+  srcPort: number,
+  dstPort: number,
+  payload: Uint8Array,
+  tcp?: TcpHeader,
+  icmp?: IcmpMessage,
+): Packet {
+  const p: Packet = { frame, time, ipVersion, src, dst, df, ipLength, proto, srcPort, dstPort, tcp, icmp, payload };
+  if (reassembled) p.reassembled = true;
+  return p;
 }
 
 function tcpOptions(r: Reader, tcp: TcpHeader): void {

@@ -63,7 +63,35 @@ export function signatureAlgorithmOf(der: Uint8Array): string {
   return SIG_OIDS[oid] ?? oid;
 }
 
+type StaticFacts = Omit<CertificateInfo, 'daysLeft' | 'expired' | 'notYetValid'>;
+/** Parsed certificates by DER (the same server certificate repeats across a capture's connections). Bounded. */
+const cache = new Map<string, StaticFacts>();
+const CACHE_MAX = 256;
+
+/** Certificate facts; validity judged against `at` (for replay: the capture time). Throws DecodeError. */
 export function certificateFacts(der: Uint8Array, at: Date): CertificateInfo {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  let st = cache.get(key);
+  if (!st) {
+    st = staticFacts(der);
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    cache.set(key, st);
+  }
+  const notBefore = new Date(st.notBefore).getTime();
+  const notAfter = new Date(st.notAfter).getTime();
+  const { subjectCN, ...rest } = st;
+  const out: CertificateInfo = {
+    ...rest,
+    san: [...rest.san],
+    daysLeft: Math.floor((notAfter - at.getTime()) / 86_400_000),
+    expired: notAfter < at.getTime(),
+    notYetValid: notBefore > at.getTime(),
+  };
+  if (subjectCN !== undefined) out.subjectCN = subjectCN;
+  return out;
+}
+
+function staticFacts(der: Uint8Array): StaticFacts {
   let x: X509Certificate;
   try {
     x = new X509Certificate(der);
@@ -94,16 +122,13 @@ export function certificateFacts(der: Uint8Array, at: Date): CertificateInfo {
     }
   }
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1];
-  const out: CertificateInfo = {
+  const out: StaticFacts = {
     subject: x.subject.replace(/\n/g, ', '),
     issuer: x.issuer.replace(/\n/g, ', '),
     san: (x.subjectAltName ?? '').split(/,\s*/).filter(Boolean),
     serial: x.serialNumber,
     notBefore: notBefore.toISOString(),
     notAfter: notAfter.toISOString(),
-    daysLeft: Math.floor((notAfter.getTime() - at.getTime()) / 86_400_000),
-    expired: notAfter.getTime() < at.getTime(),
-    notYetValid: notBefore.getTime() > at.getTime(),
     selfSigned,
     keyType: key.asymmetricKeyType ?? 'unknown',
     keyBits,

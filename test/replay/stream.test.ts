@@ -277,3 +277,21 @@ describe('replay attempts', () => {
     expect(r.synOnlyIgnored).toBe(1);
   });
 });
+
+describe('capture.ts (whole-buffer helper used by the codec tests)', () => {
+  it('tcpStreams: a new SYN on a reused 4-tuple starts a new connection, and a hole is not spliced over', async () => {
+    const { segmentsOf, tcpStreams } = await import('../../src/replay/capture.js');
+    const buf = pcap([
+      { t: 1, data: tcp4(C, S, 5000, 3389, 100, 0, 2) },
+      { t: 2, data: tcp4(C, S, 5000, 3389, 101, 0, 0x18, CR) },
+      { t: 3, data: tcp4(C, S, 5000, 3389, 101 + 19 + 50, 0, 0x18, [1, 2, 3]) }, // 50 bytes missing before it
+      { t: 4, data: tcp4(C, S, 5000, 3389, 9000, 0, 2) },
+      { t: 5, data: tcp4(C, S, 5000, 3389, 9001, 0, 0x18, CR) },
+    ]);
+    const st = tcpStreams(segmentsOf(buf));
+    expect(st).toHaveLength(2);
+    expect(st[0].toServer.length).toBe(19);
+    expect(st[0].gaps).toEqual([{ dir: 'c2s', at: 19, missing: 50 }]);
+    expect([st[1].firstFrame, st[1].toServer.length]).toEqual([4, 19]);
+  });
+});

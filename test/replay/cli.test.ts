@@ -41,6 +41,23 @@ describe('rdprobe replay (CLI)', { timeout: 60_000 }, () => {
     expect(lines[1]).toMatchObject({ file: 'stdin', attempts: 1, capture: { gzip: true, records: 10 } });
   });
 
+  it('conn: one flat rdp.log-style line per connection', async () => {
+    const r = await run([join(FIX, 'zeek-rdp-proprietary-encryption.pcap'), '-f', 'conn']);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ orig_p: 1311, resp_p: 3389, cookie: 'FTBCO\\A70', requested_protocols: 'SSL', result: 'SSL_NOT_ALLOWED_BY_SERVER' });
+    expect(lines[1]).toMatchObject({
+      security_protocol: 'RDP',
+      result: 'negotiated',
+      client_name: 'FROG-POND',
+      client_build: 6000,
+      keyboard_layout: '0x00000409',
+      encryption_method: '128BIT',
+      encryption_level: 'HIGH',
+      cert_type: 'proprietary',
+    });
+  });
+
   it('json: an array of diagnoses (with observations) and file summaries', async () => {
     const r = await run([join(FIX, 'zeek-rdpeudp-handshake-fail.pcap'), '-f', 'json']);
     const docs = JSON.parse(r.stdout);

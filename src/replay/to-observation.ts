@@ -45,6 +45,8 @@ export interface ReplayEvidence {
   request?: { cookie?: string; routingToken?: string; negReq: boolean; requestedMask?: number; frame?: number };
   clientCore?: { version: string; build: number; name: string; keyboardLayout: number; width: number; height: number; encryptionMethods?: number; channels?: string[] };
   tlsClient?: { versions: string[]; ciphers: number; sni?: string; alpn?: string[] };
+  /** What the server chose in its ServerHello (also when tls.version is left out, see tlsPhase). */
+  tlsServer?: { version: string; cipher: string };
   /** Application-data record sizes after the TLS handshake, per direction (first 16). */
   records?: { client: number[]; server: number[] };
   decryptedRecording?: boolean;
@@ -444,7 +446,19 @@ function tlsPhase(
   if (cf.error) errors.push({ phase: 'tls', code: 'client-tls', message: cf.error });
   if (sf.error) errors.push({ phase: 'tls', code: 'server-tls', message: sf.error });
   if (sf.serverHello) {
-    tls.version = sf.serverHello.version;
+    const chosen = sf.serverHello.version;
+    evidence.tlsServer = { version: chosen, cipher: sf.serverHello.cipher.name };
+    // The diagnosis reads tls.version as "offered up to TLS 1.3, the server chose this" (as the live probe does).
+    // A captured client may have offered less: then the choice says nothing about the server's newest version.
+    const offered = cf.clientHello?.versions ?? [];
+    const rank = (v: string) => ['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'].indexOf(v);
+    const clientMax = offered.length ? Math.max(...offered.map(rank)) : -1;
+    if (rank(chosen) >= rank('TLSv1.2') || clientMax > rank(chosen)) tls.version = chosen;
+    else {
+      inferred.push(
+        `the server chose ${chosen}, but the client offered only up to ${offered.length ? offered[offered.map(rank).indexOf(clientMax)] : 'an unknown version'}: the capture cannot tell whether the server supports newer TLS (tls.version left out; see replay.tlsServer)`,
+      );
+    }
     tls.cipher = { name: sf.serverHello.cipher.name, standardName: sf.serverHello.cipher.name };
   }
   const at = new Date(((c.syn ?? f.first).time) * 1000);

@@ -71,3 +71,21 @@ describe('replay scenarios (scripted captures)', () => {
     expect(d.findings.map((f) => f.id)).toContain('pmtu-reduced');
   });
 });
+
+describe('replay scenarios: UDP', () => {
+  it('an RDPEUDP SYN answered by ICMP port unreachable: udp icmp-unreachable, tied by the quoted header', async () => {
+    const { encodeRdpeudpSyn } = await import('../../src/codec/rdpeudp.js');
+    const syn = [...encodeRdpeudpSyn({ initialSequenceNumber: 7, version: 2 })];
+    const c = [192, 0, 2, 10];
+    const s = [198, 51, 100, 20];
+    const udpLen = 8 + syn.length;
+    const dgram = [0x45, 0, (20 + udpLen) >> 8, (20 + udpLen) & 255, 0, 1, 0x40, 0, 64, 17, 0, 0, ...c, ...s, 0xc3, 0x50, 0x0d, 0x3d, udpLen >> 8, udpLen & 255, 0, 0, ...syn];
+    const icmpBody = [3, 3, 0, 0, 0, 0, 0, 0, ...dgram.slice(0, 28)];
+    const icmp = [0x45, 0, 0, 20 + icmpBody.length, 0, 2, 0, 0, 64, 1, 0, 0, ...s, ...c, ...icmpBody];
+    const w = new PcapWriter().add(dgram).add(icmp, 0.002);
+    const r = await replayStream(captureFromBytes(w.bytes()), { file: 'udp.pcap' });
+    expect(r.observations).toHaveLength(1);
+    expect(r.observations[0].udp).toMatchObject({ outcome: 'icmp-unreachable', attempts: 1 });
+    expect(r.observations[0].udp?.detail).toMatch(/ICMP type 3 code 3 from 198\.51\.100\.20 \(frame 2\)/);
+  });
+});

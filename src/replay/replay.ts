@@ -8,7 +8,8 @@
  * MS-RDPEUDP SYN exchanges on UDP.
  */
 import { isDecodeError } from '../codec/errors.js';
-import type { Observation } from '../observation/types.js';
+import { deriveSecurity } from '../observation/derive.js';
+import type { Observation, ProtocolEnumeration, ProtocolName } from '../observation/types.js';
 import { FlowTracker, type FlowStats, type TcpFlow, type UdpFlow } from './flows.js';
 import { decodeFrame, Ipv4Reassembler, SUPPORTED_LINK_TYPES, type Packet } from './packet.js';
 import type { CaptureDamage, CaptureStats, CaptureStream } from './stream.js';
@@ -17,6 +18,9 @@ import { tcpAttemptObservation, udpAttemptObservation } from './to-observation.j
 export const DEFAULT_RDP_PORT = 3389;
 /** SYN-only flows remembered until the end of the capture (to decide whether their port is an RDP port). */
 const MAX_SYN_ONLY = 10_000;
+/** Attempts to one server held together for the enumeration: idle time (capture seconds) and count. */
+const GROUP_IDLE_S = 120;
+const GROUP_MAX = 16;
 
 export interface ReplayOptions {
   /** Name for source.file. */
@@ -56,6 +60,41 @@ export async function replayStream(cap: CaptureStream, opts: ReplayOptions): Pro
     if (opts.collect !== false) observations.push(o);
     opts.onAttempt?.(o);
   };
+  // Attempts to the same server are held briefly (capture time) so that single-protocol answers from several
+  // connections — a client falling back from SSL to RDP, say — form one enumeration, as the live probe's one
+  // connection per protocol does. Bounded: a group is flushed GROUP_IDLE_S after its last attempt, or when full.
+  const groups = new Map<string, { last: number; items: Observation[] }>();
+  const flushGroup = (key: string) => {
+    const g = groups.get(key);
+    if (!g) return;
+    groups.delete(key);
+    const merged: ProtocolEnumeration = {};
+    const from: number[] = [];
+    for (const o of g.items) {
+      for (const [p, row] of Object.entries(o.protocols ?? {})) {
+        if (merged[p as ProtocolName] === undefined) {
+          merged[p as ProtocolName] = row;
+          from.push(o.source.frames![0]);
+        }
+      }
+    }
+    for (const o of g.items) {
+      if (Object.keys(merged).length > Object.keys(o.protocols ?? {}).length) {
+        o.protocols = structuredClone(merged);
+        o.security = deriveSecurity(o.protocols);
+        if (o.replay) o.replay.protocolsFromAttempts = from;
+      }
+      emit(o);
+    }
+  };
+  const hold = (o: Observation, end: number) => {
+    const key = o.source.target;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { last: end, items: [] }));
+    g.items.push(o);
+    g.last = Math.max(g.last, end);
+    if (g.items.length >= GROUP_MAX) flushGroup(key);
+  };
   const rdpPorts = new Set<number>([DEFAULT_RDP_PORT]);
   const synOnly: TcpFlow[] = [];
   let synOnlyIgnored = 0;
@@ -65,7 +104,7 @@ export async function replayStream(cap: CaptureStream, opts: ReplayOptions): Pro
       if (f.rdp === 'yes') {
         const server = f.client === 'b' ? f.a : f.b;
         rdpPorts.add(server.port);
-        emit(tcpAttemptObservation(f, ctx));
+        hold(tcpAttemptObservation(f, ctx), f.last.time);
         return;
       }
       // a SYN that was refused or never answered (no payload either way): decided at the end, by port
@@ -82,7 +121,10 @@ export async function replayStream(cap: CaptureStream, opts: ReplayOptions): Pro
   const unknown = new Map<string, { linkType: number; frames: number }>();
   let malformed = 0;
   let firstMalformed: ReplaySummary['firstMalformed'];
+  let now = 0;
   for await (const batch of cap.batches()) {
+    if (batch.length) now = batch[batch.length - 1].time;
+    if (groups.size) for (const [k, g] of groups) if (now - g.last > GROUP_IDLE_S) flushGroup(k);
     for (const rec of batch) {
       if (!SUPPORTED_LINK_TYPES.has(rec.linkType)) {
         const u = unknown.get(rec.iface);
@@ -110,6 +152,7 @@ export async function replayStream(cap: CaptureStream, opts: ReplayOptions): Pro
     }
   }
   tracker.finish();
+  for (const k of [...groups.keys()]) flushGroup(k);
   for (const f of synOnly) {
     const server = f.client === 'b' ? f.a : f.b;
     if (rdpPorts.has(server.port)) emit(tcpAttemptObservation(f, ctx));

@@ -55,6 +55,12 @@ describe('replay facts from SOURCES.md', () => {
     expect(c1.x224).toMatchObject({ requested: ['SSL'], outcome: 'failure', failure: { value: 2, name: 'SSL_NOT_ALLOWED_BY_SERVER' } });
     expect(c1.source.frames![0]).toBe(1);
     expect(c1.tls).toBeUndefined();
+    // the two connections together are an enumeration: SSL refused, RDP accepted → mstsc falls back to Standard
+    // RDP Security, as this client did (Zeek: conn1 SSL_NOT_ALLOWED_BY_SERVER, conn2 Success / RDP)
+    expect(c1.protocols).toMatchObject({ SSL: { outcome: 'failure' }, RDP: { outcome: 'accepted' } });
+    expect(c1.replay?.protocolsFromAttempts).toEqual([1, 9]);
+    const d1 = diagnose(c1, { profile: 'mstsc' });
+    expect(d1.verdict.line).toBe('healthy for mstsc, with 1 warning: Standard RDP Security');
     expect(c2.x224).toMatchObject({ requested: ['RDP'], outcome: 'selected', selected: 'RDP' });
     expect(c2.mcs).toMatchObject({ outcome: 'ok', via: 'plain', rdpVersion: { value: 0x00080004 }, encryptionMethod: { value: 2 }, encryptionLevel: { value: 3 } });
     expect(c2.mcs!.serverCertificate?.type).toBe('proprietary');

@@ -27,6 +27,8 @@ export interface ReplayOptions {
   file: string;
   /** Called with each attempt's Observation as soon as its flow ends (capture order of flow end). */
   onAttempt?: (obs: Observation) => void;
+  /** Awaited after each batch of records (e.g. to wait for a slow stdout to drain: output stays bounded too). */
+  afterBatch?: () => Promise<void> | void;
   /** Keep every Observation in the result (default true; false for constant memory with onAttempt). */
   collect?: boolean;
 }
@@ -150,6 +152,7 @@ export async function replayStream(cap: CaptureStream, opts: ReplayOptions): Pro
         firstMalformed ??= { frame: rec.frame, message: e.message };
       }
     }
+    if (opts.afterBatch) await opts.afterBatch();
   }
   tracker.finish();
   for (const k of [...groups.keys()]) flushGroup(k);

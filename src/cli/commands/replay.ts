@@ -61,7 +61,10 @@ export async function runReplay(files: string[], o: ReplayCliOptions): Promise<v
           first = false;
         }
       };
-      summary = await replayStream(cap, { file: name, onAttempt, collect: false });
+      // wait for a slow reader of stdout (a pipe) before reading on, so output never piles up in memory
+      const afterBatch = () =>
+        process.stdout.writableNeedDrain ? new Promise<void>((res) => process.stdout.once('drain', () => res())) : undefined;
+      summary = await replayStream(cap, { file: name, onAttempt, collect: false, afterBatch });
     } catch (e) {
       if (!(e instanceof CaptureFormatError)) throw e;
       process.stderr.write(`rdprobe: ${name}: ${e.message.startsWith(`${name}:`) ? e.message.slice(name.length + 2) : e.message}\n`);

@@ -7,7 +7,7 @@ import { UsageError } from './util.js';
  * rdprobe's command line. Each command lives in src/cli/commands/<name>.ts and registers itself. Exit codes:
  * 0 done (whatever the servers answered), 1 internal error, 2 bad usage, 3 `--fail-on` matched (scan), 130 interrupted.
  */
-const COMMANDS = ['probe', 'diagnose', 'explain', 'path', 'scan', 'merge'];
+const COMMANDS = ['probe', 'diagnose', 'explain', 'path', 'scan', 'merge', 'replay'];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();

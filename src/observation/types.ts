@@ -71,11 +71,18 @@ export interface Observation {
   /** Extra measurements the diagnosis may use (repeated handshakes, burst test). */
   stability?: StabilityObservation;
   burst?: BurstObservation;
+  /** Replay only: packet-level evidence of the attempt (TCP per direction, ICMP, proxy, inferences); see src/replay/to-observation.ts. */
+  replay?: ReplayEvidenceRecord;
   /** Connections the probe opened in total (TCP + TLS upgrades count once per TCP connection). */
   connections: number;
   durationMs: number;
   timeline: TimelineEntry[];
   errors: ObservationError[];
+}
+
+export interface ReplayEvidenceRecord {
+  client: { address: string; port: number; decidedBy: string };
+  [field: string]: unknown;
 }
 
 export interface ProbeOptionsRecord {

@@ -198,6 +198,7 @@ const OBSERVATION: Shape = {
     samples: R(int), ok: R(int), lost: R(int), rttMs: R(obj({ min: R(num), avg: R(num), max: R(num), jitter: R(num) })),
   })),
   burst: O(obj({ connections: R(int), accepted: R(int), refused: R(int), reset: R(int), timeout: R(int), negotiated: R(int) })),
+  replay: O(obj({ client: R(obj({ address: R(str), port: R(int), decidedBy: R(str) })) })),
   connections: R(int),
   durationMs: R(num),
   timeline: R(arr(obj({ phase: R(phase), at: R(num), ms: R(num), outcome: O(str), note: O(str) }))),

@@ -283,18 +283,30 @@ export interface TcpStream {
 
 /**
  * Group TCP segments into connections and reassemble each direction by sequence number (out of order accepted,
- * retransmitted bytes kept once, holes recorded as gaps and skipped). The client is the side that sent the SYN, or,
- * when the capture starts mid-connection, the side whose port is not `serverPort`.
+ * retransmitted bytes kept once; a hole is recorded as a gap and the direction's bytes end there). A new SYN on a
+ * reused 4-tuple starts a new connection. The client is the side that sent the SYN or, when the capture starts
+ * mid-connection, the side that sent the X.224 Connection Request, else the side whose port is not `serverPort`.
+ * (Whole-buffer helper for the codec tests; replay itself streams through flows.ts.)
  */
 export function tcpStreams(segments: Segment[], serverPort?: number): TcpStream[] {
   type Dir = { segs: Segment[]; isn?: number };
-  const conns = new Map<string, { a: string; ap: number; b: string; bp: number; dirs: Map<string, Dir>; clientKey?: string; first: number; last: number }>();
+  type Conn = { a: string; ap: number; b: string; bp: number; dirs: Map<string, Dir>; clientKey?: string; first: number; last: number };
+  const conns = new Map<string, Conn>();
+  const done: Conn[] = [];
   for (const s of segments) {
     if (s.proto !== 'tcp') continue;
     const ka = `${s.src}|${s.srcPort}`;
     const kb = `${s.dst}|${s.dstPort}`;
     const key = ka < kb ? `${ka}-${kb}` : `${kb}-${ka}`;
     let c = conns.get(key);
+    // a new SYN (not a retransmission of this connection's SYN) on a reused 4-tuple starts a new connection
+    if (c && s.flags! & TCP_SYN && !(s.flags! & TCP_ACK)) {
+      const d0 = c.dirs.get(ka);
+      if (!d0 || d0.isn !== s.seq) {
+        done.push(c);
+        c = undefined;
+      }
+    }
     if (!c) {
       c = { a: s.src, ap: s.srcPort, b: s.dst, bp: s.dstPort, dirs: new Map(), first: s.frame, last: s.frame };
       conns.set(key, c);
@@ -307,14 +319,14 @@ export function tcpStreams(segments: Segment[], serverPort?: number): TcpStream[
     if (s.flags! & TCP_SYN) d.isn = s.seq;
   }
   const out: TcpStream[] = [];
-  for (const c of conns.values()) {
+  for (const c of [...done, ...conns.values()]) {
     const ka = `${c.a}|${c.ap}`;
     const kb = `${c.b}|${c.bp}`;
     let clientKey = c.clientKey;
     if (!clientKey) clientKey = serverPort !== undefined && c.ap === serverPort ? kb : serverPort !== undefined && c.bp === serverPort ? ka : c.ap > c.bp ? ka : kb;
     const serverKey = clientKey === ka ? kb : ka;
-    const [caddr, cport] = clientKey.split('|');
-    const [saddr, sport] = serverKey.split('|');
+    let [caddr, cport] = clientKey.split('|');
+    let [saddr, sport] = serverKey.split('|');
     const chunks: TcpStream['chunks'] = [];
     const gaps: TcpStream['gaps'] = [];
     const fin = { c2s: false, s2c: false };
@@ -337,8 +349,9 @@ export function tcpStreams(segments: Segment[], serverPort?: number): TcpStream[
         const end = o + s.payload.length;
         if (end <= next) continue; // pure retransmission
         if (o > next) {
+          // a hole: record it and end the stream there (bytes after it are never spliced on: offsets would lie)
           gaps.push({ dir, at: next, missing: o - next });
-          next = o;
+          break;
         }
         parts.push(s.payload.subarray(next - o));
         next = end;
@@ -346,8 +359,21 @@ export function tcpStreams(segments: Segment[], serverPort?: number): TcpStream[
       for (const { s, o } of sorted) chunks.push({ dir, frame: s.frame, time: s.time, offset: o, length: s.payload.length });
       return concatBytes(parts);
     };
-    const toServer = assemble(c.dirs.get(clientKey), 'c2s');
-    const toClient = assemble(c.dirs.get(serverKey), 's2c');
+    let toServer = assemble(c.dirs.get(clientKey), 'c2s');
+    let toClient = assemble(c.dirs.get(serverKey), 's2c');
+    // no SYN in the capture: the client is the side that sends the X.224 Connection Request (TPKT, code 0xE0)
+    if (!c.clientKey && isConnectionRequest(toClient) && !isConnectionRequest(toServer)) {
+      [toServer, toClient] = [toClient, toServer];
+      [caddr, cport, saddr, sport] = [saddr, sport, caddr, cport];
+      for (const ch of chunks) ch.dir = ch.dir === 'c2s' ? 's2c' : 'c2s';
+      for (const g of gaps) g.dir = g.dir === 'c2s' ? 's2c' : 'c2s';
+      const f = fin.c2s;
+      fin.c2s = fin.s2c;
+      fin.s2c = f;
+      const r = rst.c2s;
+      rst.c2s = rst.s2c;
+      rst.s2c = r;
+    }
     chunks.sort((x, y) => x.frame - y.frame);
     out.push({
       client: { addr: caddr, port: Number(cport) },
@@ -363,6 +389,10 @@ export function tcpStreams(segments: Segment[], serverPort?: number): TcpStream[
     });
   }
   return out.sort((x, y) => x.firstFrame - y.firstFrame);
+}
+
+function isConnectionRequest(b: Uint8Array): boolean {
+  return b.length >= 6 && b[0] === 3 && b[1] === 0 && b[4] === ((b[2] << 8) | b[3]) - 5 && (b[5] & 0xf0) === 0xe0;
 }
 
 function rel(seq: number, base: number): number {

@@ -105,8 +105,10 @@ describe('X.224 negotiation in real captures', () => {
     const s = streamsOf('freerdp-pcap-sample.pcap')[0];
     expect(s.client.port).toBe(3389);
     expect(s.server.port).toBe(3389);
-    // tcpStreams guessed the direction; the CR is in its "toClient" half, so the real client is its "server"
-    expect(s.toClient[5]).toBe(0xe0);
+    // no SYN in the recording: tcpStreams takes the side that sends the Connection Request as the client
+    expect(s.client.addr).toBe('192.168.1.150');
+    expect(s.toServer[5]).toBe(0xe0);
+    expect(s.toClient[5]).toBe(0xd0);
     const { cr, cc } = negotiation('freerdp-pcap-sample.pcap');
     expect(cr.cookie).toBe('Administrator');
     expect(cr.negReq).toEqual({ flags: 0, requestedProtocols: 1 });

@@ -251,6 +251,8 @@ export const PHASES = [
   'probe',
   /** The diagnosis run on a probed host (scan). */
   'diagnose',
+  /** Reading a capture (replay): the attempt as a whole. */
+  'replay',
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -272,5 +274,11 @@ export const ERROR_CODES = [
   'RDPROBE_BAD_CODE',
   /** The native addon is not available. */
   'RDPROBE_NATIVE_UNAVAILABLE',
+  /** Replay: a captured PDU (Connection Request, Connect-Initial, RDPEUDP SYN …) does not decode. */
+  'RDPROBE_REPLAY_MALFORMED',
+  /** Replay: the clear-text part of a captured TLS flight does not parse. */
+  'RDPROBE_REPLAY_TLS',
+  /** Replay: a captured certificate does not parse. */
+  'RDPROBE_REPLAY_CERTIFICATE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

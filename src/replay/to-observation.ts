@@ -13,13 +13,15 @@ import {
   decodeConnectionConfirm,
   decodeConnectionRequest,
   decodeX224Disconnect,
-  failureName,
   isX224Disconnect,
   negResponseFlags,
   protocolNames,
   selectedProtocolName,
 } from '../codec/x224.js';
 import { deriveSecurity } from '../observation/derive.js';
+import { negFailureName, usesTls, type SelectedProtocol } from '../observation/vocab.js';
+// probe/map holds the pure codec-value → record mappings shared by live probing and replay
+import { serverCertificateInfo } from '../probe/map/gcc.js';
 import type {
   McsObservation,
   Observation,
@@ -113,7 +115,6 @@ function tpktLength(b: Uint8Array, o: number): number | undefined {
   return n >= 4 ? n : undefined;
 }
 
-const TLS_PROTOCOLS = new Set(['SSL', 'HYBRID', 'HYBRID_EX', 'RDSTLS', 'RDSAAD']);
 
 /** Build the Observation of one TCP attempt (a flow whose client sent an X.224 Connection Request, or a bare SYN). */
 export function tcpAttemptObservation(f: TcpFlow, ctx: ReplayContext): Observation {
@@ -206,7 +207,7 @@ export function tcpAttemptObservation(f: TcpFlow, ctx: ReplayContext): Observati
   obs.x224 = x224;
   let selectedMask: number | undefined;
   if (f.malformedRequest) {
-    errors.push({ phase: 'x224', code: 'malformed-request', message: `the client's first bytes are not an X.224 Connection Request (${hexOf(cb.subarray(0, 8))})` });
+    errors.push({ phase: 'x224', code: 'RDPROBE_REPLAY_MALFORMED', message: `the client's first bytes are not an X.224 Connection Request (${hexOf(cb.subarray(0, 8))})` });
     co = cb.length;
   } else if (crLen === undefined || cb.length - co < crLen) {
     x224.outcome = 'malformed';
@@ -224,7 +225,7 @@ export function tcpAttemptObservation(f: TcpFlow, ctx: ReplayContext): Observati
       }
       obs.options = { requested: x224.requested, cookie: cr.cookie ?? null, phases: ['replay'], timeoutMs: 0, phaseTimeoutMs: 0 };
     } catch (e) {
-      errors.push({ phase: 'x224', code: 'malformed-request', message: (e as Error).message });
+      errors.push({ phase: 'x224', code: 'RDPROBE_REPLAY_MALFORMED', message: (e as Error).message });
     }
     co += crLen;
   }
@@ -255,7 +256,7 @@ export function tcpAttemptObservation(f: TcpFlow, ctx: ReplayContext): Observati
           selectedMask = cc.neg.selectedProtocol;
         } else if (cc.neg.kind === 'failure') {
           x224.outcome = 'failure';
-          x224.failure = { value: cc.neg.code, name: failureName(cc.neg.code) };
+          x224.failure = { value: cc.neg.code, name: negFailureName(cc.neg.code) };
         } else {
           x224.outcome = 'legacy';
           x224.detail = 'Connection Confirm without negotiation data (RDP_NEG_RSP absent): Standard RDP Security';
@@ -296,15 +297,15 @@ export function tcpAttemptObservation(f: TcpFlow, ctx: ReplayContext): Observati
   }
   if (selectedMask === undefined) return finish(obs, evidence, inferred);
 
-  const selected = selectedMask === 0 ? 'RDP' : String(x224.selected);
+  const selected: SelectedProtocol = selectedMask === 0 ? 'RDP' : (x224.selected ?? selectedProtocolName(selectedMask));
   const cRest = cb.subarray(co);
   const sRest = sb.subarray(so);
-  if (TLS_PROTOCOLS.has(selected) && cRest.length > 0 && cRest[0] === 0x03) {
+  if (usesTls(selected) && cRest.length > 0 && cRest[0] === 0x03) {
     // TPKT right after the Confirm although TLS was selected: a recording of the decrypted stream (FreeRDP /pcap)
     evidence.decryptedRecording = true;
     inferred.push('TLS was selected but the stream continues in clear TPKT: a recording made after decryption, not a wire capture');
     obs.mcs = mcsPhase(f, cRest, sRest, c, s, co, so, 'tls', evidence, errors, ms);
-  } else if (TLS_PROTOCOLS.has(selected)) {
+  } else if (usesTls(selected)) {
     tlsPhase(obs, f, cRest, sRest, co, so, c, s, selected, evidence, errors, inferred, ms);
   } else {
     if (cRest.length) obs.mcs = mcsPhase(f, cRest, sRest, c, s, co, so, 'plain', evidence, errors, ms);
@@ -367,7 +368,7 @@ function mcsPhase(
       if (ci.client.net) evidence.clientCore.channels = ci.client.net.channels.map((ch) => ch.name);
     }
   } catch (e) {
-    errors.push({ phase: 'mcs', code: 'malformed-connect-initial', message: (e as Error).message });
+    errors.push({ phase: 'mcs', code: 'RDPROBE_REPLAY_MALFORMED', message: (e as Error).message });
   }
   const rLen = tpktLength(sRest, 0);
   const rAt = atOffset(s, so);
@@ -403,7 +404,7 @@ function mcsPhase(
       obs.encryptionMethod = sd.security.encryptionMethod;
       obs.encryptionLevel = sd.security.encryptionLevel;
       if (sd.security.serverRandomLength !== undefined) obs.serverRandomLength = sd.security.serverRandomLength;
-      if (sd.security.certificate) obs.serverCertificate = sd.security.certificate;
+      if (sd.security.certificateDetail) obs.serverCertificate = serverCertificateInfo(sd.security.certificateDetail);
     }
     if (sd.net) {
       obs.ioChannel = sd.net.ioChannel;
@@ -427,7 +428,7 @@ function tlsPhase(
   so: number,
   c: DirState,
   s: DirState,
-  selected: string,
+  selected: SelectedProtocol,
   evidence: ReplayEvidence,
   errors: ObservationError[],
   inferred: string[],
@@ -443,8 +444,8 @@ function tlsPhase(
     if (cf.clientHello.sni !== undefined) evidence.tlsClient.sni = cf.clientHello.sni;
     if (cf.clientHello.alpn) evidence.tlsClient.alpn = cf.clientHello.alpn;
   }
-  if (cf.error) errors.push({ phase: 'tls', code: 'client-tls', message: cf.error });
-  if (sf.error) errors.push({ phase: 'tls', code: 'server-tls', message: sf.error });
+  if (cf.error) errors.push({ phase: 'tls', code: 'RDPROBE_REPLAY_TLS', message: cf.error });
+  if (sf.error) errors.push({ phase: 'tls', code: 'RDPROBE_REPLAY_TLS', message: sf.error });
   if (sf.serverHello) {
     const chosen = sf.serverHello.version;
     evidence.tlsServer = { version: chosen, cipher: sf.serverHello.cipher.name };
@@ -473,7 +474,7 @@ function tlsPhase(
         }
       });
     } catch (e) {
-      errors.push({ phase: 'tls', code: 'certificate', message: (e as Error).message });
+      errors.push({ phase: 'tls', code: 'RDPROBE_REPLAY_CERTIFICATE', message: (e as Error).message });
     }
   }
   const flightBytes = sf.flightEnd ?? (sf.records.length ? sf.records[sf.records.length - 1].offset + 5 + sf.records[sf.records.length - 1].length : 0);
@@ -590,7 +591,7 @@ export function udpAttemptObservation(u: UdpFlow, ctx: ReplayContext): Observati
   try {
     syn = u.syns[0] ? decodeRdpeudpSyn(u.syns[0].bytes) : undefined;
   } catch (e) {
-    errors.push({ phase: 'udp', code: 'malformed-syn', message: (e as Error).message });
+    errors.push({ phase: 'udp', code: 'RDPROBE_REPLAY_MALFORMED', message: (e as Error).message });
   }
   if (u.synAcks.length) {
     udp.outcome = 'synack';
@@ -601,7 +602,7 @@ export function udpAttemptObservation(u: UdpFlow, ctx: ReplayContext): Observati
       udp.serverMtu = { up: sa.upstreamMtu, down: sa.downstreamMtu };
       udp.serverSequence = sa.initialSequenceNumber;
     } catch (e) {
-      errors.push({ phase: 'udp', code: 'malformed-synack', message: (e as Error).message });
+      errors.push({ phase: 'udp', code: 'RDPROBE_REPLAY_MALFORMED', message: (e as Error).message });
     }
   } else if (unreach) {
     udp.outcome = 'icmp-unreachable';

@@ -66,7 +66,7 @@ for i in $(seq "$runs"); do
     echo "run $i/$runs: $p passed, $f failed (${secs}s)"
   else
     echo "run $i/$runs: $p passed, $f failed (${secs}s, exit $code); failing tests:"
-    grep -a -E '^\s*(FAIL|.*×)' "$log" | sed 's/\x1b\[[0-9;]*m//g' | sort -u | sed 's/^/  /' | head -40
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -a -E '^\s*(FAIL |×)|error TS' | sort -u | sed 's/^/  /' | head -40
     keep="/tmp/rdprobe-stress-run$i.log"; cp "$log" "$keep"; echo "  full output: $keep"
   fi
 done

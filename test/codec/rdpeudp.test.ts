@@ -238,6 +238,7 @@ describe('decoder robustness', () => {
     let seed = 12345;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xff;
     const base = encodeRdpeudpSyn({ initialSequenceNumber: 0xdeadbeef, correlationId: '33'.repeat(16), version: 0x0101, cookieHash: 'ab'.repeat(32) });
+    const tally = { decoded: 0, decodeError: 0 };
     for (let i = 0; i < 3000; i++) {
       let b: Uint8Array;
       if (i % 2) {
@@ -249,9 +250,14 @@ describe('decoder robustness', () => {
       expect(() => classifyRdpeudp(b)).not.toThrow();
       try {
         decodeRdpeudpSyn(b);
+        tally.decoded++;
       } catch (e) {
         expect(e).toBeInstanceOf(DecodeError);
+        tally.decodeError++;
       }
     }
+    // both paths were taken: the inputs are neither all valid nor all rejected
+    expect(tally.decoded).toBeGreaterThan(0);
+    expect(tally.decodeError).toBeGreaterThan(0);
   });
 });

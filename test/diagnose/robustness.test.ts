@@ -5,44 +5,28 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose, PROFILE_NAMES, REQUIRE_MODES } from '../../src/diagnose/index.js';
 import { validateObservation } from '../../src/observation/validate.js';
-import type { Observation } from '../../src/observation/types.js';
-import {
-  CREDSSP_AUTH_OUTCOMES,
-  CREDSSP_OUTCOMES,
-  DNS_OUTCOMES,
-  MCS_OUTCOMES,
-  PMTU_OUTCOMES,
-  PROTOCOL_NAMES,
-  PROTOCOL_RESULT_OUTCOMES,
-  TCP_OUTCOMES,
-  TLS_OUTCOMES,
-  TLS_VERSION_OUTCOMES,
-  UDP_OUTCOMES,
-  X224_OUTCOMES,
-} from '../../src/observation/vocab.js';
+import { PROTOCOL_NAMES, TLS_VERSIONS, type Observation } from '../../src/observation/types.js';
 import { renderDiagnosis } from '../../src/report/findings.js';
 import { healthy, NEG, windowsNlaRequired, xrdpRdpOnly, xrdpTlsOnly } from './fixtures.js';
 import { prng } from '../helpers/prng.js';
+import { OUTCOMES } from '../helpers/outcomes.js';
 
 
-// Every value of every closed set, straight from the vocabulary (a new outcome is generated without editing this).
+/** Every outcome of every phase (test/helpers/outcomes.ts is checked exhaustive by the compiler), plus selections. */
 const PICK = {
-  dns: DNS_OUTCOMES,
-  tcp: TCP_OUTCOMES,
-  x224: X224_OUTCOMES,
-  proto: PROTOCOL_RESULT_OUTCOMES,
-  tls: TLS_OUTCOMES,
-  tlsv: TLS_VERSION_OUTCOMES,
-  credssp: CREDSSP_OUTCOMES,
-  auth: CREDSSP_AUTH_OUTCOMES,
-  mcs: MCS_OUTCOMES,
-  udp: UDP_OUTCOMES,
-  pmtu: PMTU_OUTCOMES,
+  ...OUTCOMES,
   selected: [...PROTOCOL_NAMES, 'unknown(0x00000040)'],
 } as const;
 
-function randomObservation(r: () => number): Observation {
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
+/** Which values each PICK list gave, so the test can check that the generator reached every one of them. */
+type Drawn = Map<readonly unknown[], Set<unknown>>;
+
+function randomObservation(r: () => number, drawn: Drawn): Observation {
+  const pick = <T>(a: readonly T[]): T => {
+    const v = a[Math.floor(r() * a.length)];
+    drawn.set(a, (drawn.get(a) ?? new Set()).add(v));
+    return v;
+  };
   const maybe = (p = 0.5) => r() < p;
   const bases = [healthy, windowsNlaRequired, xrdpTlsOnly, xrdpRdpOnly];
   const o = pick(bases)() as Observation & Record<string, unknown>;
@@ -56,23 +40,25 @@ function randomObservation(r: () => number): Observation {
   if (maybe(0.15)) delete o.x224;
   if (o.protocols && maybe(0.5)) {
     for (const p of Object.keys(o.protocols) as (keyof typeof o.protocols)[]) {
-      if (maybe(0.4)) o.protocols[p] = { outcome: pick(PICK.proto), selected: maybe() ? pick(PICK.selected) : undefined, failure: maybe() ? pick(failures) : undefined, ms: 1 };
+      if (maybe(0.4)) o.protocols[p] = { outcome: pick(PICK.protocol), selected: maybe() ? pick(PICK.selected) : undefined, failure: maybe() ? pick(failures) : undefined, ms: 1 };
       if (maybe(0.1)) delete o.protocols[p];
     }
   }
   if (maybe(0.2)) delete o.security;
   if (maybe(0.3)) o.tls = { outcome: pick(PICK.tls), bytesReceived: Math.floor(r() * 3000), alert: maybe() ? 'protocol version' : undefined, certificate: maybe() ? healthy().tls!.certificate : undefined };
-  if (o.tls && maybe(0.3)) o.tls.versions = { TLSv1: { outcome: pick(PICK.tlsv) }, 'TLSv1.2': { outcome: pick(PICK.tlsv) } };
+  if (o.tls && maybe(0.3)) o.tls.versions = Object.fromEntries(TLS_VERSIONS.filter(() => maybe()).map((v) => [v, { outcome: pick(PICK.tlsVersion) }]));
+  if (o.tls && maybe(0.2)) o.tls.stallEvidence = pick(PICK.stallEvidence);
   if (maybe(0.3)) {
     o.credssp = { outcome: pick(PICK.credssp), ms: 1, version: maybe() ? Math.floor(r() * 7) : undefined, errorCode: maybe() ? { value: 0xc000006d, name: 'STATUS_LOGON_FAILURE' } : undefined };
-    if (maybe()) o.credssp.auth = { user: 'u', outcome: pick(PICK.auth), errorCode: maybe() ? { value: 0xdeadbeef, name: 'unknown(0xdeadbeef)' } : undefined, earlyUserAuth: maybe() ? { value: 5, name: 'AUTHZ_ACCESS_DENIED' } : undefined };
+    if (maybe()) o.credssp.auth = { user: 'u', outcome: pick(PICK.credsspAuth), errorCode: maybe() ? { value: 0xdeadbeef, name: 'unknown(0xdeadbeef)' } : undefined, earlyUserAuth: maybe() ? { value: 5, name: 'AUTHZ_ACCESS_DENIED' } : undefined };
   }
-  if (maybe(0.3)) o.mcs = { outcome: pick(PICK.mcs), via: maybe() ? 'tls' : 'plain', ms: 1, multitransport: maybe() ? { value: Math.floor(r() * 0x400), names: [] } : undefined };
+  if (maybe(0.3)) o.mcs = { outcome: pick(PICK.mcs), via: pick(PICK.mcsVia), ms: 1, multitransport: maybe() ? { value: Math.floor(r() * 0x400), names: [] } : undefined };
+  if (o.mcs && maybe(0.3)) o.mcs.encryptionMethods = { '128BIT': pick(PICK.mcsEncryptionMethod), FIPS: pick(PICK.mcsEncryptionMethod) };
   if (maybe(0.3)) o.udp = { outcome: pick(PICK.udp) };
   if (maybe(0.3)) {
     o.pmtu = {
       outcome: pick(PICK.pmtu),
-      probes: [{ size: 1500, result: maybe() ? 'ok' : 'lost' }],
+      probes: [{ size: 1500, result: pick(PICK.pmtuProbe) }],
       pathMtu: maybe() ? 1200 + Math.floor(r() * 400) : undefined,
       bounds: maybe() ? { passes: 1400, lost: 1401 } : undefined,
       mssClamp: maybe() ? { defaultStalled: maybe(), clampedOk: maybe() ? maybe() : undefined, clampedMss: maybe() ? 1300 : undefined } : undefined,
@@ -86,8 +72,9 @@ function randomObservation(r: () => number): Observation {
 describe('robustness', () => {
   it('400 random observations × every profile/requirement: no throw, consistent verdicts', () => {
     const r = prng(0x5eed);
+    const drawn: Drawn = new Map();
     for (let i = 0; i < 400; i++) {
-      const obs = randomObservation(r);
+      const obs = randomObservation(r, drawn);
       expect(() => validateObservation(obs)).not.toThrow();
       for (const profile of PROFILE_NAMES) {
         for (const require of [undefined, ...REQUIRE_MODES]) {
@@ -104,6 +91,10 @@ describe('robustness', () => {
           }
         }
       }
+    }
+    // the generator reached every value of every list (a list it never draws from, or a value it never picks, fails)
+    for (const [name, values] of Object.entries(PICK)) {
+      expect({ name, missing: values.filter((v) => !drawn.get(values)?.has(v)) }).toEqual({ name, missing: [] });
     }
   });
 });

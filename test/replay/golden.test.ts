@@ -66,7 +66,7 @@ describe('replay facts from SOURCES.md', () => {
     expect(c2.mcs!.serverCertificate?.type).toBe('proprietary');
     expect(c2.replay).toMatchObject({ clientCore: { build: 6000, name: 'FROG-POND', keyboardLayout: 0x409, encryptionMethods: 0x1b } });
     // tshark: 9 "previous segment not captured" in the server direction, each filled by the next out-of-order frame
-    const gaps = (c2.replay as { tcp: { server: { gaps: { filledFrame?: number }[] } } }).tcp.server.gaps;
+    const gaps = (c2.replay as unknown as { tcp: { server: { gaps: { filledFrame?: number }[] } } }).tcp.server.gaps;
     expect(gaps).toHaveLength(9);
     expect(gaps.every((g) => g.filledFrame !== undefined)).toBe(true);
   });
@@ -86,24 +86,24 @@ describe('replay facts from SOURCES.md', () => {
       expect(o.credssp?.outcome).toBe('challenge');
       expect(o.credssp?.detail).toMatch(/inferred/);
     }
-    expect((obs[0].replay as { records: { client: number[]; server: number[] } }).records).toEqual({ client: [80, 928], server: [336, 336] });
+    expect((obs[0].replay as unknown as { records: { client: number[]; server: number[] } }).records).toEqual({ client: [80, 928], server: [336, 336] });
     expect(obs[1].source.frames![0]).toBe(20);
   });
 
   it('zeek-rdp-no-cookie-mstshash: HYBRID_EX, TLS 1.2 AES256-GCM, no CredSSP, client reset', async () => {
     const [o] = await run('zeek-rdp-no-cookie-mstshash.pcap');
     expect(o.x224).toMatchObject({ requestedMask: 0x0b, selected: 'HYBRID_EX', flags: { value: 0x1f } });
-    expect((o.replay as { request: { cookie?: string } }).request.cookie).toBeUndefined();
+    expect((o.replay as unknown as { request: { cookie?: string } }).request.cookie).toBeUndefined();
     expect(o.tls).toMatchObject({ outcome: 'ok', version: 'TLSv1.2', cipher: { name: 'TLS_RSA_WITH_AES_256_GCM_SHA384' } });
     expect(o.tls!.certificate?.subjectCN).toBe('CLK-456040-D.one.phoenix.gov');
     expect(o.credssp).toBeUndefined();
-    expect((o.replay as { tcp: { client: { rst?: number } } }).tcp.client.rst).toBe(19);
+    expect((o.replay as unknown as { tcp: { client: { rst?: number } } }).tcp.client.rst).toBe(19);
   });
 
   it('zeek-rdp-x509: RDP selected, 128-bit, Client Compatible, X.509 chain of 2', async () => {
     const [o] = await run('zeek-rdp-x509.pcap');
     expect(o.x224).toMatchObject({ requested: ['RDP'], selected: 'RDP' });
-    expect((o.replay as { request: { cookie: string } }).request.cookie).toBe('JOHN-PC  ');
+    expect((o.replay as unknown as { request: { cookie: string } }).request.cookie).toBe('JOHN-PC  ');
     expect(o.mcs).toMatchObject({ outcome: 'ok', rdpVersion: { value: 0x00080004 }, encryptionMethod: { value: 2 }, encryptionLevel: { value: 2 } });
     expect(o.mcs!.serverCertificate).toMatchObject({ type: 'x509', chainLength: 2, keyBits: 512 });
     expect(o.replay).toMatchObject({ clientCore: { build: 9600, name: 'JOHN-PC-LAPTOP', width: 1920, height: 1080 } });
@@ -139,7 +139,7 @@ describe('replay facts from SOURCES.md', () => {
     expect(o.x224).toMatchObject({ requestedMask: 0x0b, selected: 'HYBRID_EX' });
     expect(o.tls).toMatchObject({ version: 'TLSv1.2', cipher: { name: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' } });
     expect(o.tls!.certificate?.subjectCN).toBe('OFFICE-WIN10-VM');
-    expect((o.replay as { records: { client: number[]; server: number[] } }).records).toEqual({ client: [81, 567, 100], server: [286, 83, 28] });
+    expect((o.replay as unknown as { records: { client: number[]; server: number[] } }).records).toEqual({ client: [81, 567, 100], server: [286, 83, 28] });
   });
 
   it('ndpi-rdp_over_tls: HYBRID, TLS 1.2, topsalon; encrypted alert after AUTHENTICATE → logon failure (inferred)', async () => {
@@ -171,8 +171,8 @@ describe('replay facts from SOURCES.md', () => {
     const [o] = await run('arkime-socks5-rdp.pcap');
     expect(o.source.port).toBe(42356);
     expect(o.x224).toMatchObject({ requested: ['RDP'], outcome: 'selected', selected: 'RDP' });
-    expect((o.replay as { proxy: { kind: string } }).proxy.kind).toBe('socks5');
-    expect((o.replay as { request: { cookie: string; frame: number } }).request).toMatchObject({ cookie: 'XXX', frame: 8 });
+    expect((o.replay as unknown as { proxy: { kind: string } }).proxy.kind).toBe('socks5');
+    expect((o.replay as unknown as { request: { cookie: string; frame: number } }).request).toMatchObject({ cookie: 'XXX', frame: 8 });
     expect(o.mcs).toBeUndefined();
   });
 

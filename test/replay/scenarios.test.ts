@@ -33,7 +33,7 @@ describe('replay scenarios (scripted captures)', () => {
     c.clientRst(10, acked);
     const { o, d } = await replay(w.bytes());
     expect(o.tls).toMatchObject({ outcome: 'stalled', stallEvidence: 'hole', bytesReceived: 536, version: 'TLSv1.2' });
-    const gaps = (o.replay as { tcp: { server: { gaps: { missing: number; filledFrame?: number }[] } } }).tcp.server.gaps;
+    const gaps = (o.replay as unknown as { tcp: { server: { gaps: { missing: number; filledFrame?: number }[] } } }).tcp.server.gaps;
     expect(gaps).toEqual([{ at: 19 + 536, missing: 536, frame: 8 }]); // frame 8: the first segment beyond the hole
     expect(d.findings[0].id).toBe('pmtu-black-hole');
     expect(d.verdict.line).toMatch(/^0x904/);
@@ -50,7 +50,7 @@ describe('replay scenarios (scripted captures)', () => {
     c.clientRst(8, base + 536);
     const { o, d } = await replay(w.bytes());
     expect(o.tls).toMatchObject({ outcome: 'stalled', stallEvidence: 'deadline', bytesReceived: 536 });
-    expect((o.replay as { tcp: { server: { fullSizeRetransmits: number } } }).tcp.server.fullSizeRetransmits).toBe(3);
+    expect((o.replay as unknown as { tcp: { server: { fullSizeRetransmits: number } } }).tcp.server.fullSizeRetransmits).toBe(3);
     expect(d.findings[0].id).toBe('pmtu-black-hole');
   });
 

@@ -248,10 +248,10 @@ describe('flows', () => {
     const ft = new FlowTracker({ onTcpEnd: (f) => ended.push(f) });
     for (let i = 0; i < 1000; i++) {
       ft.add(decodeFrame(1, 0, 101, Uint8Array.from(tcp4(C, S, 10000 + i, 80, 1, 0, 2)))!);
-      ft.add(decodeFrame(2, 0, 101, Uint8Array.from(tcp4(C, S, 10000 + i, 80, 2, 0, 0x18, [...Buffer.from('GET / HTTP/1.1\r\n')]))))!;
+      ft.add(decodeFrame(2, 0, 101, Uint8Array.from(tcp4(C, S, 10000 + i, 80, 2, 0, 0x18, [...Buffer.from('GET / HTTP/1.1\r\n')])))!);
       // kept until the server's first bytes say whether it answers with an X.224 Confirm (a malformed request)
       expect(ft.tcp.size).toBe(1);
-      ft.add(decodeFrame(3, 0, 101, Uint8Array.from(tcp4(S, C, 80, 10000 + i, 1, 18, 0x18, [...Buffer.from('HTTP/1.1 200 OK\r\n')]))))!;
+      ft.add(decodeFrame(3, 0, 101, Uint8Array.from(tcp4(S, C, 80, 10000 + i, 1, 18, 0x18, [...Buffer.from('HTTP/1.1 200 OK\r\n')])))!);
     }
     expect(ft.tcp.size).toBe(0);
     expect(ft.stats.flowsDropped).toBe(1000);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../src/observation/types.js';
+import { healthy } from '../diagnose/fixtures.js';
 import { AtomicFile, ChunkedSink } from '../../src/report/atomic-write.js';
 import { CSV_COLUMNS, csvCell, csvHeader, csvRow, CsvWriter } from '../../src/report/csv.js';
 import { NdjsonWriter } from '../../src/report/ndjson.js';
@@ -137,7 +138,7 @@ describe('csv', () => {
       ...base('[2001:db8::1]:3389'),
       tcp: { outcome: 'open', ms: 0.4, address: '2001:db8::1', port: 3389 },
       x224: x224({ outcome: 'selected', selected: 'SSL', selectedMask: 1, sourceRef: 0x1234, flags: { value: 1, names: ['EXTENDED_CLIENT_DATA_SUPPORTED'] } }),
-      tls: { outcome: 'ok', version: 'TLSv1.2', certificate: { subject: 'CN=evil,O=x', daysLeft: -3 } as never },
+      tls: { outcome: 'ok', version: 'TLSv1.2', certificate: { ...healthy().tls!.certificate!, subject: 'CN=evil,O=x', daysLeft: -3 } },
     };
     const row = csvRow(rec(o, { diagnosis: { healthy: false, line: '=1+1, oops', findings: ['a', 'b'] } }));
     const cells: string[] = [];

@@ -162,18 +162,20 @@ describe('scheduler', () => {
     await new Scheduler({
       probe: async (t, ctx) => {
         budgets.push(ctx.timeoutMs);
-        await sleep(60);
+        await sleep(300);
         return obs(t, 'filtered');
       },
       concurrency: 1,
       retries: 10,
-      hostTimeoutMs: 150,
+      hostTimeoutMs: 1000,
       governor: governor(1),
       onResult: () => undefined,
     }).run(targets('10.0.0.1'));
+    // Attempts of at least 300 ms each: at most 4 fit in the 1000 ms (0, 300, 600, 900), so 10 retries were cut by
+    // the deadline; at least 2 ran unless the first 300 ms sleep took more than 1000 ms (slack for a loaded machine).
     expect(budgets.length).toBeGreaterThanOrEqual(2);
-    expect(budgets.length).toBeLessThanOrEqual(3);
-    expect(budgets[0]).toBe(150);
+    expect(budgets.length).toBeLessThanOrEqual(4);
+    expect(budgets[0]).toBe(1000);
     for (let i = 1; i < budgets.length; i++) expect(budgets[i]).toBeLessThan(budgets[i - 1]);
   });
 
@@ -257,7 +259,8 @@ describe('scheduler', () => {
     await sleep(20);
     stop.abort();
     const stats = await run;
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // the 100 ms grace, not the 60 s host timeout, ended the run (the bound leaves room for a loaded machine)
+    expect(performance.now() - t0).toBeLessThan(10_000);
     expect(stats.cancelled).toBe(2);
     expect(stats.completed).toBe(0);
   });

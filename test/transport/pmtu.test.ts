@@ -73,7 +73,9 @@ describe('measurePmtu on loopback', () => {
   it.skipIf(!hasAddon || !canIcmp)('ICMP: 127.0.0.1 gives the lo MTU quickly, in two probes', async () => {
     const t = performance.now();
     const o = await measurePmtu('127.0.0.1', { method: 'icmp' });
-    expect(performance.now() - t).toBeLessThan(1000);
+    // no probe waited out its timer: the probe list below has no loss; the bound only catches a hang and leaves
+    // room for a loaded machine (the whole measurement's deadline is 30 s)
+    expect(performance.now() - t).toBeLessThan(5000);
     expect(o).toMatchObject({ outcome: 'measured', pathMtu: LO_MTU, localMtu: LO_MTU, interface: 'lo' });
     expect(o.method).toMatch(/^icmp-echo/);
     expect(o.probes.map((p) => `${p.size}:${p.result}`)).toEqual(['1200:ok', `${Math.min(LO_MTU, 65535)}:ok`]);

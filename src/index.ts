@@ -7,6 +7,7 @@ export { parseHostPort } from './probe/target.js';
 export { deriveSecurity } from './observation/derive.js';
 export { parseObservation, validateObservation, ObservationInputError } from './observation/validate.js';
 export * from './observation/types.js';
+export { probeAndDiagnose, type ProbeAndDiagnosis } from './probe-and-diagnose.js';
 export { diagnose, explainCode, PROFILE_NAMES, REQUIRE_MODES, type ProfileName, type RequireMode } from './diagnose/index.js';
 export type { Diagnosis, Finding } from './diagnose/types.js';
 export { measurePmtu, type PmtuOptions } from './transport/pmtu.js';

@@ -1,13 +1,31 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { register as registerDiagnose } from './commands/diagnose.js';
+import { register as registerExplain } from './commands/explain.js';
+import { register as registerMerge } from './commands/merge.js';
+import { register as registerPath } from './commands/path.js';
+import { register as registerProbe } from './commands/probe.js';
+import { register as registerReplay } from './commands/replay.js';
+import { register as registerScan } from './commands/scan.js';
+import { EXIT } from './exit-codes.js';
 import { UsageError } from './util.js';
 
 /**
- * rdprobe's command line. Each command lives in src/cli/commands/<name>.ts and registers itself. Exit codes:
- * 0 done (whatever the servers answered), 1 internal error, 2 bad usage, 3 `--fail-on` matched (scan), 130 interrupted.
+ * rdprobe's command line. Each command registers its options in src/cli/commands/<name>.ts (light: commander and
+ * the shared option modules only) and imports its work (src/cli/actions/<name>.ts) when it runs, so start-up
+ * costs commander and nothing else. Exit codes: exit-codes.ts.
  */
-const COMMANDS = ['probe', 'diagnose', 'explain', 'path', 'scan', 'merge', 'replay'];
+/** Every command, in help order; each registration is light (commander + shared option modules only). */
+const REGISTER: [string, (p: Command) => void][] = [
+  ['probe', registerProbe],
+  ['diagnose', registerDiagnose],
+  ['explain', registerExplain],
+  ['path', registerPath],
+  ['scan', registerScan],
+  ['merge', registerMerge],
+  ['replay', registerReplay],
+];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -18,30 +36,21 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
-  for (const name of COMMANDS) {
-    let mod: { register?: (p: Command) => void };
-    try {
-      mod = await import(`./commands/${name}.js`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(`commands/${name}.js`)) continue;
-      throw e;
-    }
-    mod.register?.(program);
-  }
+  for (const [, register] of REGISTER) register(program);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return 2;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
     }
     if (e instanceof UsageError) {
       process.stderr.write(`rdprobe: ${e.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     process.stderr.write(`rdprobe: internal error: ${(e as Error).stack ?? e}\n`);
-    return 1;
+    return EXIT.internal;
   }
 }
 
@@ -55,7 +64,7 @@ if (isMain) {
     },
     (e) => {
       process.stderr.write(`rdprobe: internal error: ${(e as Error).stack ?? e}\n`);
-      process.exit(1);
+      process.exit(EXIT.internal);
     },
   );
 }

@@ -8,10 +8,12 @@
  * node-forge throws plain `Error`s on bad DER; none of them escapes from here: every failure becomes a DecodeError with
  * layer 'credssp'.
  */
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { loadForge } from './forge.js';
 import { DecodeError } from './errors.js';
 
-const { asn1 } = forge;
+/** forge's asn1, loaded on first use (codec/forge.ts). */
+const asn1 = (): typeof forge.asn1 => loadForge().asn1;
 type Asn1 = forge.asn1.Asn1;
 
 const LAYER = 'credssp';
@@ -66,26 +68,26 @@ function fromBinary(s: string): Uint8Array {
 }
 
 function derBytes(node: Asn1): Uint8Array {
-  return fromBinary(asn1.toDer(node).getBytes());
+  return fromBinary(asn1().toDer(node).getBytes());
 }
 
 function explicit(tag: number, inner: Asn1): Asn1 {
-  return asn1.create(asn1.Class.CONTEXT_SPECIFIC, tag, true, [inner]);
+  return asn1().create(asn1().Class.CONTEXT_SPECIFIC, tag, true, [inner]);
 }
 
 function octetString(b: Uint8Array): Asn1 {
-  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, toBinary(b));
+  return asn1().create(asn1().Class.UNIVERSAL, asn1().Type.OCTETSTRING, false, toBinary(b));
 }
 
 function integer(n: number, field: string): Asn1 {
   if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) {
     throw new RangeError(`${field}: ${n} is not a signed 32-bit integer`);
   }
-  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(n).getBytes());
+  return asn1().create(asn1().Class.UNIVERSAL, asn1().Type.INTEGER, false, asn1().integerToDer(n).getBytes());
 }
 
 function sequence(children: Asn1[]): Asn1 {
-  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, children);
+  return asn1().create(asn1().Class.UNIVERSAL, asn1().Type.SEQUENCE, true, children);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -154,7 +156,7 @@ function parseDer(bytes: Uint8Array, what: string): Asn1 {
   try {
     // strict: lengths must fit; parseAllBytes: no trailing garbage; decodeBitStrings off: keep BIT STRINGs raw.
     const opts = { strict: true, parseAllBytes: true, decodeBitStrings: false } as unknown as boolean;
-    return asn1.fromDer(toBinary(bytes), opts);
+    return asn1().fromDer(toBinary(bytes), opts);
   } catch (e) {
     if (e instanceof DecodeError) throw e;
     throw new DecodeError(LAYER, what, 0, `malformed DER: ${(e as Error).message}`);
@@ -162,7 +164,7 @@ function parseDer(bytes: Uint8Array, what: string): Asn1 {
 }
 
 function isUniversal(node: Asn1, type: number, constructed: boolean): boolean {
-  return node.tagClass === asn1.Class.UNIVERSAL && node.type === type && node.constructed === constructed;
+  return node.tagClass === asn1().Class.UNIVERSAL && node.type === type && node.constructed === constructed;
 }
 
 function children(node: Asn1, field: string): Asn1[] {
@@ -178,7 +180,7 @@ function unwrapExplicit(node: Asn1, field: string): Asn1 {
 }
 
 function expectOctets(node: Asn1, field: string): Uint8Array {
-  if (!isUniversal(node, asn1.Type.OCTETSTRING, false) || typeof node.value !== 'string') {
+  if (!isUniversal(node, asn1().Type.OCTETSTRING, false) || typeof node.value !== 'string') {
     throw new DecodeError(LAYER, field, 0, `expected OCTET STRING, got class 0x${node.tagClass.toString(16)} type ${node.type}`);
   }
   return fromBinary(node.value);
@@ -186,7 +188,7 @@ function expectOctets(node: Asn1, field: string): Uint8Array {
 
 /** Two's-complement DER INTEGER content → number (at most 48 significant bits). */
 function expectInteger(node: Asn1, field: string): number {
-  if (!isUniversal(node, asn1.Type.INTEGER, false) || typeof node.value !== 'string') {
+  if (!isUniversal(node, asn1().Type.INTEGER, false) || typeof node.value !== 'string') {
     throw new DecodeError(LAYER, field, 0, `expected INTEGER, got class 0x${node.tagClass.toString(16)} type ${node.type}`);
   }
   const b = fromBinary(node.value);
@@ -215,12 +217,12 @@ export function decodeTSRequest(bytes: Uint8Array, maxBytes = TSREQUEST_MAX_BYTE
     throw new DecodeError(LAYER, 'TSRequest', total, `${bytes.length - total} trailing byte(s) after the TSRequest`);
   }
   const root = parseDer(bytes, 'TSRequest');
-  if (!isUniversal(root, asn1.Type.SEQUENCE, true)) throw new DecodeError(LAYER, 'TSRequest', 0, 'expected SEQUENCE');
+  if (!isUniversal(root, asn1().Type.SEQUENCE, true)) throw new DecodeError(LAYER, 'TSRequest', 0, 'expected SEQUENCE');
 
   const out: Partial<TSRequest> = {};
   const seen = new Set<number>();
   for (const el of children(root, 'TSRequest')) {
-    if (el.tagClass !== asn1.Class.CONTEXT_SPECIFIC || !el.constructed) {
+    if (el.tagClass !== asn1().Class.CONTEXT_SPECIFIC || !el.constructed) {
       throw new DecodeError(LAYER, 'TSRequest', 0, `unexpected element class 0x${el.tagClass.toString(16)} type ${el.type} (expected [n] EXPLICIT)`);
     }
     const tag = el.type;
@@ -233,12 +235,12 @@ export function decodeTSRequest(bytes: Uint8Array, maxBytes = TSREQUEST_MAX_BYTE
         break;
       case 1: {
         const negoData = unwrapExplicit(el, 'TSRequest.negoTokens');
-        if (!isUniversal(negoData, asn1.Type.SEQUENCE, true)) throw new DecodeError(LAYER, 'TSRequest.negoTokens', 0, 'expected SEQUENCE OF');
+        if (!isUniversal(negoData, asn1().Type.SEQUENCE, true)) throw new DecodeError(LAYER, 'TSRequest.negoTokens', 0, 'expected SEQUENCE OF');
         out.negoTokens = children(negoData, 'TSRequest.negoTokens').map((item, i) => {
           const f = `TSRequest.negoTokens[${i}]`;
-          if (!isUniversal(item, asn1.Type.SEQUENCE, true)) throw new DecodeError(LAYER, f, 0, 'expected SEQUENCE');
+          if (!isUniversal(item, asn1().Type.SEQUENCE, true)) throw new DecodeError(LAYER, f, 0, 'expected SEQUENCE');
           const inner = children(item, f);
-          const tok = inner.find((x) => x.tagClass === asn1.Class.CONTEXT_SPECIFIC && x.type === 0 && x.constructed);
+          const tok = inner.find((x) => x.tagClass === asn1().Class.CONTEXT_SPECIFIC && x.type === 0 && x.constructed);
           if (!tok) throw new DecodeError(LAYER, `${f}.negoToken`, 0, 'missing [0] negoToken');
           return expectOctets(unwrapExplicit(tok, `${f}.negoToken`), `${f}.negoToken`);
         });
@@ -320,10 +322,10 @@ export function encodePasswordCredentials(c: TSPasswordCreds): Uint8Array {
 }
 
 function explicitFields(root: Asn1, what: string): Map<number, Asn1> {
-  if (!isUniversal(root, asn1.Type.SEQUENCE, true)) throw new DecodeError(LAYER, what, 0, 'expected SEQUENCE');
+  if (!isUniversal(root, asn1().Type.SEQUENCE, true)) throw new DecodeError(LAYER, what, 0, 'expected SEQUENCE');
   const m = new Map<number, Asn1>();
   for (const el of children(root, what)) {
-    if (el.tagClass === asn1.Class.CONTEXT_SPECIFIC && el.constructed && !m.has(el.type)) m.set(el.type, unwrapExplicit(el, `${what}.[${el.type}]`));
+    if (el.tagClass === asn1().Class.CONTEXT_SPECIFIC && el.constructed && !m.has(el.type)) m.set(el.type, unwrapExplicit(el, `${what}.[${el.type}]`));
   }
   return m;
 }
@@ -365,10 +367,10 @@ export function subjectPublicKeyFromSpki(spki: Uint8Array): Uint8Array {
 }
 
 function bitStringContents(spki: Asn1, what: string): Uint8Array {
-  if (!isUniversal(spki, asn1.Type.SEQUENCE, true)) throw new DecodeError(LAYER, what, 0, 'expected SEQUENCE');
+  if (!isUniversal(spki, asn1().Type.SEQUENCE, true)) throw new DecodeError(LAYER, what, 0, 'expected SEQUENCE');
   const kids = children(spki, what);
   const bits = kids[1];
-  if (kids.length !== 2 || !bits || !isUniversal(bits, asn1.Type.BITSTRING, false) || typeof bits.value !== 'string') {
+  if (kids.length !== 2 || !bits || !isUniversal(bits, asn1().Type.BITSTRING, false) || typeof bits.value !== 'string') {
     throw new DecodeError(LAYER, `${what}.subjectPublicKey`, 0, 'expected SEQUENCE { AlgorithmIdentifier, BIT STRING }');
   }
   const b = fromBinary(bits.value);
@@ -379,12 +381,12 @@ function bitStringContents(spki: Asn1, what: string): Uint8Array {
 /** SubjectPublicKey (see above) from a DER X.509 certificate (RFC 5280 4.1). */
 export function subjectPublicKeyFromCertificate(certDer: Uint8Array): Uint8Array {
   const cert = parseDer(certDer, 'Certificate');
-  if (!isUniversal(cert, asn1.Type.SEQUENCE, true)) throw new DecodeError(LAYER, 'Certificate', 0, 'expected SEQUENCE');
+  if (!isUniversal(cert, asn1().Type.SEQUENCE, true)) throw new DecodeError(LAYER, 'Certificate', 0, 'expected SEQUENCE');
   const tbs = children(cert, 'Certificate')[0];
-  if (!tbs || !isUniversal(tbs, asn1.Type.SEQUENCE, true)) throw new DecodeError(LAYER, 'Certificate.tbsCertificate', 0, 'expected SEQUENCE');
+  if (!tbs || !isUniversal(tbs, asn1().Type.SEQUENCE, true)) throw new DecodeError(LAYER, 'Certificate.tbsCertificate', 0, 'expected SEQUENCE');
   const fields = children(tbs, 'Certificate.tbsCertificate');
   // version [0] EXPLICIT is optional; then serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
-  const hasVersion = fields[0] !== undefined && fields[0].tagClass === asn1.Class.CONTEXT_SPECIFIC && fields[0].type === 0;
+  const hasVersion = fields[0] !== undefined && fields[0].tagClass === asn1().Class.CONTEXT_SPECIFIC && fields[0].type === 0;
   const spki = fields[hasVersion ? 6 : 5];
   if (!spki) throw new DecodeError(LAYER, 'Certificate.tbsCertificate.subjectPublicKeyInfo', 0, 'missing');
   return bitStringContents(spki, 'Certificate.tbsCertificate.subjectPublicKeyInfo');

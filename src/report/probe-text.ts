@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { loadTable } from './cli-table.js';
 import type { Observation, ProtocolResult } from '../observation/types.js';
 
 /**
@@ -9,7 +9,7 @@ export function renderProbe(obs: Observation, opts: { color?: boolean } = {}): s
   const out: string[] = [];
   const bold = (s: string) => (opts.color ? `\x1b[1m${s}\x1b[0m` : s);
   const table = (head?: string[]) =>
-    new Table({
+    new (loadTable())({
       head: head ?? [],
       style: { head: [], border: [] },
       wordWrap: true,

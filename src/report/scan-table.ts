@@ -2,7 +2,8 @@
  * `--format table` (the default on a terminal): one row per host, streamed as hosts finish, drawn with cli-table3
  * at fixed column widths so rows printed one at a time line up; the summary follows the rows. Formatting only.
  */
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
+import { loadTable } from './cli-table.js';
 import type { Writable } from 'node:stream';
 import type { HostRecord, ScanSummary } from '../scan/summary.js';
 import { writeChunk } from './atomic-write.js';
@@ -49,7 +50,7 @@ export class TableWriter implements ScanWriter {
   }
 
   private table(): Table.Table {
-    return new Table({
+    return new (loadTable())({
       colWidths: this.widths,
       wordWrap: true,
       truncate: '…',

@@ -6,10 +6,9 @@
  * The done set is kept as intervals per port (intervals.ts PointSet), so resuming a /8 costs a few intervals, not
  * one entry per host.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseIPv4, parseIPv6 } from './ip.js';
 import { PointSet } from './intervals.js';
+import { resultLines } from './results-file.js';
 import type { HostRecord } from './summary.js';
 import type { ScanTarget } from './targets.js';
 
@@ -63,46 +62,46 @@ export interface ResumeLoad {
  * into a new output that replaces the file.
  */
 export async function loadResume(path: string, done = new DoneSet(), onRecord?: (r: HostRecord) => void | Promise<void>): Promise<ResumeLoad> {
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let records = 0;
   let skippedLines = 0;
   let csvTarget = -1;
-  let lineNo = 0;
-  for await (const raw of rl) {
-    lineNo++;
-    const line = raw.trim();
-    if (!line) continue;
-    if (lineNo === 1 && !line.startsWith('{') && !line.startsWith('[')) {
-      const cols = line.split(',');
-      csvTarget = cols.indexOf('target');
+  for await (const { n, raw, line } of resultLines(path)) {
+    const text = raw.trim();
+    if (n === 1 && !text.startsWith('{') && !text.startsWith('[')) {
+      csvTarget = text.split(',').indexOf('target');
       if (csvTarget >= 0) continue;
     }
     if (csvTarget >= 0) {
-      const cell = csvField(line, csvTarget);
+      const cell = csvField(text, csvTarget);
       if (cell && done.addKey(cell)) records++;
       else skippedLines++;
       continue;
     }
-    const body = line.endsWith(',') ? line.slice(0, -1) : line;
-    if (!body.startsWith('{"type":"host"')) {
-      if (!/^(\{"type":"(summary|scan)"|\],"summary"|\])/.test(body)) skippedLines++;
-      continue;
+    switch (line.kind) {
+      case 'host':
+        if (!done.addKey(line.record.target)) {
+          skippedLines++;
+          continue;
+        }
+        records++;
+        if (onRecord) await onRecord(line.record);
+        continue;
+      case 'summary':
+      case 'frame':
+        continue;
+      case 'torn-host':
+      case 'other':
+        skippedLines++;
+        continue;
+      default:
+        return assertNever(line);
     }
-    let rec: HostRecord;
-    try {
-      rec = JSON.parse(body) as HostRecord;
-    } catch {
-      skippedLines++;
-      continue;
-    }
-    if (rec.type !== 'host' || typeof rec.target !== 'string' || !done.addKey(rec.target)) {
-      skippedLines++;
-      continue;
-    }
-    records++;
-    if (onRecord) await onRecord(rec);
   }
   return { done, records, skippedLines };
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected result line ${JSON.stringify(x)}`);
 }
 
 /** Field `i` of one CSV line (RFC 4180 quotes). */

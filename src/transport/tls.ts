@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { loadForge } from '../codec/forge.js';
 import type { CertificateInfo, TcpInfoSnapshot, TlsOutcome, TlsVersionName } from '../observation/types.js';
 import { tcpInfo } from './tcpinfo.js';
 
@@ -152,6 +153,7 @@ const SIG_OIDS: Record<string, string> = {
 
 /** Certificate facts for the report: node:crypto for the key and validity, node-forge's ASN.1 for the signature OID. */
 export function certificateInfo(der: Buffer, now = new Date()): CertificateInfo {
+  const forge = loadForge();
   const x = new crypto.X509Certificate(der);
   const notBefore = new Date(x.validFrom);
   const notAfter = new Date(x.validTo);

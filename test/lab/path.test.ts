@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { PmtuObservation, UdpObservation } from '../../src/observation/types.js';
 import type { MssClampResult } from '../../src/probe/blackhole.js';
-import type { PathReport } from '../../src/cli/commands/path.js';
+import type { PathReport } from '../../src/cli/actions/path.js';
 import { CORE_MTU, LAB_HOSTS, REPO, ROUTER_ADDRESS, flushPmtu, inClient } from './helpers.js';
 
 // The path phases against the lab: path MTU behind the MTU-1400 core link with ICMP frag-needed delivered

@@ -1,7 +1,7 @@
 // MSS-clamp black-hole confirmation: the orchestrator with a fake handshake (a simulated path), and the minimal
 // X.224 + TLS handshake against scripted peers on 127.0.0.1.
 import { describe, expect, it } from 'vitest';
-import { pathReport } from '../../src/cli/commands/path.js';
+import { pathReport } from '../../src/cli/actions/path.js';
 import { probePath } from '../../src/probe/path.js';
 import { confirmBlackhole, x224TlsHandshake, type HandshakeResult, type MssAttempt, type MssClampResult } from '../../src/probe/blackhole.js';
 import { encodeConnectionConfirm, PROTOCOL_SSL } from '../../src/codec/x224.js';

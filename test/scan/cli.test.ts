@@ -273,8 +273,11 @@ describe('rdprobe scan (CLI, loopback responders)', () => {
       starts.push(Date.parse(h.observation.source.startedAt) + udp.at);
     }
     starts.sort((a, b) => a - b);
-    // 2 per second, no burst: the 4th UDP phase starts ≥ 1.5 s after the first (ms rounding: 20 ms slack)
-    expect(starts[3] - starts[0]).toBeGreaterThanOrEqual(1480);
+    // 2 per second, no burst: the 4th slot is 1.5 s after the first. The phase module loads before the token is
+    // taken (cli/phases.ts), so the first host no longer starts late; the slack covers ms rounding of startedAt + at
+    // and the first host being descheduled between its token and its clock read on a loaded machine. A limiter that
+    // let a burst of 2 through, or ran at 3/s, would put the 4th start at ≤ 1000 ms; none at all, within a few ms.
+    expect(starts[3] - starts[0]).toBeGreaterThanOrEqual(1400);
   });
 
   it('targets from stdin with comments; bad targets reported with their line, the rest still runs', async () => {

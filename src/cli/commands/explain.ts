@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { CodeInputError, explainCode } from '../../diagnose/index.js';
-import { renderExplanation } from '../../report/findings.js';
-import { UsageError } from '../util.js';
 
 /**
  * `rdprobe explain <code> [extended]`: what a Microsoft RDP client error code means (documented or inferred, with
@@ -18,15 +15,8 @@ export function register(program: Command): void {
     .argument('<code>', 'error code as the client shows it: 0x904, 904 (hex), 2308d (decimal)')
     .argument('[extended]', 'extended error code, e.g. 0x7')
     .option('--json', 'print the explanation as JSON')
-    .action((code: string, extended: string | undefined, o: { json?: boolean }) => {
-      let e;
-      try {
-        e = explainCode(code, extended);
-      } catch (err) {
-        if (err instanceof CodeInputError) throw new UsageError(err.message);
-        throw err;
-      }
-      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-      process.stdout.write(o.json ? `${JSON.stringify(e, null, 2)}\n` : `${renderExplanation(e, { color })}\n`);
+    .action(async (code: string, extended: string | undefined, o: { json?: boolean }) => {
+      const { runExplainCommand } = await import('../actions/explain.js');
+      runExplainCommand(code, extended, o);
     });
 }

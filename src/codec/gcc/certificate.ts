@@ -2,7 +2,8 @@
  * Standard RDP Security server certificates (MS-RDPBCGR 2.2.1.4.3.1): the proprietary certificate with its RSA key,
  * and X.509 chains (MS-RDPELE 2.2.1.4.2) read with node-forge.
  */
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { loadForge } from '../forge.js';
 import { DecodeError } from '../errors.js';
 import { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
@@ -156,6 +157,7 @@ interface CertInfo {
  * node-forge's certificate parser gives up we walk its ASN.1 tree ourselves; if even DER parsing fails we record why.
  */
 function parseCertificate(der: Uint8Array): CertInfo {
+  const forge = loadForge();
   let tree: forge.asn1.Asn1;
   try {
     tree = forge.asn1.fromDer(forge.util.createBuffer(binaryString(der)));
@@ -179,6 +181,7 @@ function parseCertificate(der: Uint8Array): CertInfo {
 }
 
 function walkCertificate(tree: forge.asn1.Asn1): CertInfo {
+  const forge = loadForge();
   const info: CertInfo = {};
   try {
     const tbs = (tree.value as forge.asn1.Asn1[])[0];
@@ -209,6 +212,7 @@ interface DnAttr {
 }
 
 function dnString(attrs: readonly DnAttr[]): string {
+  const forge = loadForge();
   return attrs
     .map((a) => {
       const key = a.shortName ?? a.name ?? a.type ?? '?';

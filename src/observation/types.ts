@@ -90,7 +90,7 @@ export interface ObservationError {
 // ---------------------------------------------------------------------------------------------------------------
 // DNS, TCP
 
-export type DnsOutcome = 'ok' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'error' | 'skipped';
+export type DnsOutcome = 'ok' | 'nxdomain' | 'nodata' | 'servfail' | 'refused' | 'timeout' | 'aborted' | 'error' | 'skipped';
 export interface DnsObservation {
   outcome: DnsOutcome;
   /** Every address the name resolved to, in resolver order. */
@@ -102,7 +102,7 @@ export interface DnsObservation {
   note?: string;
 }
 
-export type TcpOutcome = 'open' | 'refused' | 'filtered' | 'unreachable' | 'reset' | 'timeout' | 'error';
+export type TcpOutcome = 'open' | 'refused' | 'filtered' | 'unreachable' | 'reset' | 'timeout' | 'aborted' | 'error';
 export interface TcpObservation {
   outcome: TcpOutcome;
   ms: number;
@@ -117,7 +117,7 @@ export interface TcpObservation {
 // ---------------------------------------------------------------------------------------------------------------
 // X.224 negotiation (MS-RDPBCGR 2.2.1.1 / 2.2.1.2)
 
-export type X224Outcome = 'selected' | 'failure' | 'legacy' | 'closed' | 'reset' | 'timeout' | 'malformed' | 'error';
+export type X224Outcome = 'selected' | 'failure' | 'legacy' | 'closed' | 'reset' | 'timeout' | 'aborted' | 'malformed' | 'error';
 export interface X224Observation {
   requested: ProtocolName[];
   requestedMask: number;
@@ -168,7 +168,7 @@ export interface SecurityFacts {
 // ---------------------------------------------------------------------------------------------------------------
 // TLS
 
-export type TlsOutcome = 'ok' | 'alert' | 'closed' | 'reset' | 'stalled' | 'timeout' | 'error' | 'skipped';
+export type TlsOutcome = 'ok' | 'alert' | 'closed' | 'reset' | 'stalled' | 'timeout' | 'aborted' | 'error' | 'skipped';
 export interface CertificateInfo {
   subject: string;
   subjectCN?: string;
@@ -189,7 +189,8 @@ export interface CertificateInfo {
   sha1: string;
 }
 
-export type TlsVersionOutcome = 'accepted' | 'rejected' | 'closed' | 'timeout' | 'error' | 'unsupported-locally';
+/** rejected: a TLS alert; closed (FIN) / reset (RST): no alert, the connection ended; stalled: open, no answer. */
+export type TlsVersionOutcome = 'accepted' | 'rejected' | 'closed' | 'reset' | 'stalled' | 'timeout' | 'aborted' | 'error' | 'unsupported-locally';
 export interface TlsVersionResult {
   outcome: TlsVersionOutcome;
   cipher?: string;
@@ -266,7 +267,7 @@ export interface NtlmInfo {
   avPairs?: { id: number; name: string; value: string }[];
 }
 
-export type CredsspOutcome = 'challenge' | 'error' | 'closed' | 'alert' | 'reset' | 'timeout' | 'malformed' | 'skipped';
+export type CredsspOutcome = 'challenge' | 'error' | 'closed' | 'alert' | 'reset' | 'timeout' | 'aborted' | 'malformed' | 'skipped';
 export interface CredsspObservation {
   outcome: CredsspOutcome;
   /** TSRequest version the server answered with. */
@@ -279,7 +280,7 @@ export interface CredsspObservation {
   auth?: {
     user: string;
     domain?: string;
-    outcome: 'success' | 'failed' | 'error-code' | 'closed' | 'alert' | 'timeout' | 'malformed';
+    outcome: 'success' | 'failed' | 'error-code' | 'closed' | 'alert' | 'timeout' | 'aborted' | 'malformed';
     errorCode?: Coded;
     /** HYBRID_EX Early User Authorization Result (MS-RDPBCGR 2.2.10.2). */
     earlyUserAuth?: Coded;
@@ -290,7 +291,7 @@ export interface CredsspObservation {
 // ---------------------------------------------------------------------------------------------------------------
 // MCS / GCC (MS-RDPBCGR 2.2.1.3 / 2.2.1.4)
 
-export type McsOutcome = 'ok' | 'rejected' | 'closed' | 'reset' | 'timeout' | 'malformed' | 'skipped';
+export type McsOutcome = 'ok' | 'rejected' | 'closed' | 'reset' | 'timeout' | 'aborted' | 'malformed' | 'skipped';
 export type EncryptionMethodName = '40BIT' | '56BIT' | '128BIT' | 'FIPS';
 export interface ServerCertificateInfo {
   type: 'proprietary' | 'x509' | string;
@@ -324,7 +325,7 @@ export interface McsObservation {
 // ---------------------------------------------------------------------------------------------------------------
 // Path: UDP transport (MS-RDPEUDP) and path MTU
 
-export type UdpOutcome = 'synack' | 'icmp-unreachable' | 'silent' | 'skipped' | 'error';
+export type UdpOutcome = 'synack' | 'icmp-unreachable' | 'silent' | 'local-error' | 'aborted' | 'skipped' | 'error';
 export interface UdpObservation {
   outcome: UdpOutcome;
   ms?: number;
@@ -333,6 +334,11 @@ export interface UdpObservation {
   version?: number;
   serverMtu?: { up: number; down: number };
   serverSequence?: number;
+  /** icmp-unreachable: which ICMP destination-unreachable came back (port: host up, no listener; host/net: the
+   *  host or its network is not reachable; prohibited: a filter on the path rejects it). */
+  unreachable?: 'port' | 'host' | 'net' | 'prohibited';
+  /** local-error / error: the errno of the failed socket call (EPERM: a local firewall rule, EACCES: no privilege). */
+  errno?: string;
   detail?: string;
 }
 

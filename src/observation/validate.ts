@@ -39,16 +39,16 @@ export class ObservationInputError extends Error {
 
 // Closed sets, checked against the type unions at compile time (a new outcome in types.ts without one here fails tsc).
 type Covers<T, A extends readonly unknown[]> = [Exclude<T, A[number]>] extends [never] ? true : false;
-const DNS = ['ok', 'nxdomain', 'nodata', 'servfail', 'refused', 'timeout', 'error', 'skipped'] as const satisfies readonly DnsOutcome[];
-const TCP = ['open', 'refused', 'filtered', 'unreachable', 'reset', 'timeout', 'error'] as const satisfies readonly TcpOutcome[];
-const X224 = ['selected', 'failure', 'legacy', 'closed', 'reset', 'timeout', 'malformed', 'error'] as const satisfies readonly X224Outcome[];
+const DNS = ['ok', 'nxdomain', 'nodata', 'servfail', 'refused', 'timeout', 'aborted', 'error', 'skipped'] as const satisfies readonly DnsOutcome[];
+const TCP = ['open', 'refused', 'filtered', 'unreachable', 'reset', 'timeout', 'aborted', 'error'] as const satisfies readonly TcpOutcome[];
+const X224 = ['selected', 'failure', 'legacy', 'closed', 'reset', 'timeout', 'aborted', 'malformed', 'error'] as const satisfies readonly X224Outcome[];
 const PROTO_RESULT = ['accepted', 'not-selected', 'failure', 'refused', 'legacy', 'no-answer', 'error'] as const satisfies readonly ProtocolResultOutcome[];
-const TLS = ['ok', 'alert', 'closed', 'reset', 'stalled', 'timeout', 'error', 'skipped'] as const satisfies readonly TlsOutcome[];
-const TLS_VERSION = ['accepted', 'rejected', 'closed', 'timeout', 'error', 'unsupported-locally'] as const satisfies readonly TlsVersionOutcome[];
-const CREDSSP = ['challenge', 'error', 'closed', 'alert', 'reset', 'timeout', 'malformed', 'skipped'] as const satisfies readonly CredsspOutcome[];
-const CREDSSP_AUTH = ['success', 'failed', 'error-code', 'closed', 'alert', 'timeout', 'malformed'] as const;
-const MCS = ['ok', 'rejected', 'closed', 'reset', 'timeout', 'malformed', 'skipped'] as const satisfies readonly McsOutcome[];
-const UDP = ['synack', 'icmp-unreachable', 'silent', 'skipped', 'error'] as const satisfies readonly UdpOutcome[];
+const TLS = ['ok', 'alert', 'closed', 'reset', 'stalled', 'timeout', 'aborted', 'error', 'skipped'] as const satisfies readonly TlsOutcome[];
+const TLS_VERSION = ['accepted', 'rejected', 'closed', 'reset', 'stalled', 'timeout', 'aborted', 'error', 'unsupported-locally'] as const satisfies readonly TlsVersionOutcome[];
+const CREDSSP = ['challenge', 'error', 'closed', 'alert', 'reset', 'timeout', 'aborted', 'malformed', 'skipped'] as const satisfies readonly CredsspOutcome[];
+const CREDSSP_AUTH = ['success', 'failed', 'error-code', 'closed', 'alert', 'timeout', 'aborted', 'malformed'] as const;
+const MCS = ['ok', 'rejected', 'closed', 'reset', 'timeout', 'aborted', 'malformed', 'skipped'] as const satisfies readonly McsOutcome[];
+const UDP = ['synack', 'icmp-unreachable', 'silent', 'local-error', 'aborted', 'skipped', 'error'] as const satisfies readonly UdpOutcome[];
 const PMTU = ['measured', 'black-hole', 'unprivileged', 'unreachable', 'skipped', 'error'] as const;
 const PMTU_PROBE = ['ok', 'frag-needed', 'lost', 'emsgsize', 'error'] as const satisfies readonly PmtuProbeResult[];
 export const OUTCOME_SETS_COMPLETE: [
@@ -188,7 +188,7 @@ const OBSERVATION: Shape = {
   })),
   udp: O(obj({
     outcome: R(oneOf(UDP)), ms: O(num), attempts: O(int), version: O(int), serverMtu: O(obj({ up: R(num), down: R(num) })),
-    serverSequence: O(num), detail: O(str),
+    serverSequence: O(num), unreachable: O(oneOf(['port', 'host', 'net', 'prohibited'])), errno: O(str), detail: O(str),
   })),
   pmtu: O(obj({
     outcome: R(oneOf(PMTU)), pathMtu: O(num), bounds: O(obj({ passes: R(num), lost: R(num) })), localMtu: O(num), interface: O(str),

@@ -11,6 +11,7 @@ import type {
   StabilityObservation,
 } from '../observation/types.js';
 import { PROTOCOL_NAMES, SCHEMA_VERSION } from '../observation/types.js';
+import { probeAbortedReason, probeDeadlineReason } from '../transport/deadline.js';
 import { resolveTarget } from '../transport/dns.js';
 import { connectTcp } from '../transport/tcp.js';
 import { VERSION } from '../version.js';
@@ -78,8 +79,9 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
   const requested = opts.requested ?? DEFAULT_REQUESTED;
   const started = performance.now();
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  const onOuterAbort = () => abort.abort();
+  // The abort reason says which of the two ended the probe; steps report it as outcome 'aborted' (transport/deadline.ts).
+  const timer = setTimeout(() => abort.abort(probeDeadlineReason(timeoutMs)), timeoutMs);
+  const onOuterAbort = () => abort.abort(probeAbortedReason(started));
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   const obs: Observation = {
@@ -123,7 +125,7 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
       ctx.address = opts.address;
     } else {
       phases.push('dns');
-      obs.dns = await resolveTarget(hp.host, { timeoutMs: phaseTimeoutMs, family: opts.family });
+      obs.dns = await resolveTarget(hp.host, { timeoutMs: phaseTimeoutMs, family: opts.family, signal: abort.signal });
       mark(ctx, 'dns', t0, obs.dns.outcome, obs.dns.addresses.map((a) => a.address).join(' '));
       if (!obs.dns.addresses.length) return obs;
       ctx.address = obs.dns.addresses[0].address;
@@ -228,7 +230,7 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
     return obs;
   } finally {
     if (abort.signal.aborted && !opts.signal?.aborted) obs.errors.push({ phase: 'probe', code: 'RDPROBE_PROBE_DEADLINE', message: `probe deadline of ${timeoutMs} ms reached` });
-    else if (opts.signal?.aborted) obs.errors.push({ phase: 'probe', code: 'RDPROBE_ABORTED', message: 'probe aborted' });
+    else if (opts.signal?.aborted) obs.errors.push({ phase: 'probe', code: 'RDPROBE_ABORTED', message: (abort.signal.reason as Error).message ?? 'probe aborted' });
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onOuterAbort);
     obs.connections = ctx.connections;

@@ -32,7 +32,7 @@ export interface ReachOptions {
   /** Recorded in options like runProbe does. */
   phaseTimeoutMs: number;
   timeoutMs: number;
-  /** Aborts every connect in flight (outcome 'error', errno 'ABORTED'). */
+  /** Aborts every connect in flight (outcome 'aborted', errno 'ABORTED'). */
   signal?: AbortSignal;
   /** Force the portable net.Socket path. */
   portable?: boolean;
@@ -244,7 +244,7 @@ export function createReachProber(opts: ReachOptions): ReachProber {
     pending.delete(id);
     count--;
     if (pending.size === 0) worker?.unref();
-    const tcp: TcpObservation = { outcome: err === '' ? 'open' : err === 'ABORTED' ? 'error' : classifyConnectError(err), ms, address: p.address, port: p.t.port };
+    const tcp: TcpObservation = { outcome: err === '' ? 'open' : err === 'ABORTED' ? 'aborted' : classifyConnectError(err), ms, address: p.address, port: p.t.port };
     if (err) {
       tcp.errno = err;
       tcp.message =

@@ -70,7 +70,7 @@ describe('parseObservation', () => {
     const e = errorOf(() => validateObservation(o, 'obs.json'));
     expect(e.problems).toEqual(
       expect.arrayContaining([
-        'field "tcp.outcome" must be one of open, refused, filtered, unreachable, reset, timeout, error (got "weird")',
+        'field "tcp.outcome" must be one of open, refused, filtered, unreachable, reset, timeout, aborted, error (got "weird")',
         'field "connections" must be a whole number (got "many")',
         'field "protocols" has an unknown key "FOO" (one of RDP, SSL, HYBRID, RDSTLS, HYBRID_EX, RDSAAD)',
         'field "tls.certificate.keyBits" must be a number (got "2048")',

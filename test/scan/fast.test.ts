@@ -112,8 +112,8 @@ describe.each(engines)('reach prober: %s', (_name, portable) => {
       ac.abort();
       const aborted = await hanging;
       expect(aborted.map((o) => [o.tcp?.outcome, o.tcp?.errno])).toEqual([
-        ['error', 'ABORTED'],
-        ['error', 'ABORTED'],
+        ['aborted', 'ABORTED'],
+        ['aborted', 'ABORTED'],
       ]);
       expect(prober.inFlight).toBe(0);
       // after an abort, nothing new starts

@@ -12,16 +12,16 @@ import { prng } from '../helpers/prng.js';
 
 
 const PICK = {
-  dns: ['ok', 'nxdomain', 'nodata', 'servfail', 'refused', 'timeout', 'error', 'skipped'],
-  tcp: ['open', 'refused', 'filtered', 'unreachable', 'reset', 'timeout', 'error'],
-  x224: ['selected', 'failure', 'legacy', 'closed', 'reset', 'timeout', 'malformed', 'error'],
+  dns: ['ok', 'nxdomain', 'nodata', 'servfail', 'refused', 'timeout', 'aborted', 'error', 'skipped'],
+  tcp: ['open', 'refused', 'filtered', 'unreachable', 'reset', 'timeout', 'aborted', 'error'],
+  x224: ['selected', 'failure', 'legacy', 'closed', 'reset', 'timeout', 'aborted', 'malformed', 'error'],
   proto: ['accepted', 'not-selected', 'failure', 'legacy', 'no-answer', 'error'],
-  tls: ['ok', 'alert', 'closed', 'reset', 'stalled', 'timeout', 'error', 'skipped'],
-  tlsv: ['accepted', 'rejected', 'closed', 'timeout', 'error', 'unsupported-locally'],
-  credssp: ['challenge', 'error', 'closed', 'alert', 'reset', 'timeout', 'malformed', 'skipped'],
-  auth: ['success', 'failed', 'error-code', 'closed', 'alert', 'timeout', 'malformed'],
-  mcs: ['ok', 'rejected', 'closed', 'reset', 'timeout', 'malformed', 'skipped'],
-  udp: ['synack', 'icmp-unreachable', 'silent', 'skipped', 'error'],
+  tls: ['ok', 'alert', 'closed', 'reset', 'stalled', 'timeout', 'aborted', 'error', 'skipped'],
+  tlsv: ['accepted', 'rejected', 'closed', 'reset', 'stalled', 'timeout', 'aborted', 'error', 'unsupported-locally'],
+  credssp: ['challenge', 'error', 'closed', 'alert', 'reset', 'timeout', 'aborted', 'malformed', 'skipped'],
+  auth: ['success', 'failed', 'error-code', 'closed', 'alert', 'timeout', 'aborted', 'malformed'],
+  mcs: ['ok', 'rejected', 'closed', 'reset', 'timeout', 'aborted', 'malformed', 'skipped'],
+  udp: ['synack', 'icmp-unreachable', 'silent', 'local-error', 'aborted', 'skipped', 'error'],
   pmtu: ['measured', 'black-hole', 'unprivileged', 'unreachable', 'skipped', 'error'],
   selected: ['RDP', 'SSL', 'HYBRID', 'HYBRID_EX', 'RDSTLS', 'RDSAAD', 'unknown(0x00000040)'],
 } as const;

@@ -65,6 +65,8 @@ export const tcpRule: Rule = ({ obs }) => {
         evidence: base,
         clientErrors: [{ code: '0x204', documented: false, note: 'connect fails' }, { code: '0x4', extended: '0x0', documented: false }],
       };
+    case 'aborted': // the probe itself was cut short (its deadline, an interrupt): nothing is known about the host
+      return null;
     default:
       return {
         cause: 'connect-error',

@@ -37,6 +37,7 @@ import type {
   TlsVersionName,
   TlsVersionOutcome,
   UdpOutcome,
+  UdpUnreachableKind,
   X224DisconnectKind,
   X224Outcome,
 } from './vocab.js';
@@ -346,6 +347,11 @@ export interface UdpObservation {
   version?: number;
   serverMtu?: { up: number; down: number };
   serverSequence?: number;
+  /** icmp-unreachable: which ICMP destination-unreachable came back (port: host up, no listener; host/net: the
+   *  host or its network is not reachable; prohibited: a filter on the path rejects it). */
+  unreachable?: UdpUnreachableKind;
+  /** local-error / error: the errno of the failed socket call (EPERM: a local firewall rule, EACCES: no privilege). */
+  errno?: string;
   detail?: string;
 }
 

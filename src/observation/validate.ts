@@ -30,6 +30,7 @@ import {
   TLS_VERSIONS,
   TLS_VERSION_OUTCOMES,
   UDP_OUTCOMES,
+  UDP_UNREACHABLE_KINDS,
   X224_DISCONNECT_KINDS,
   X224_OUTCOMES,
   isUnknownName,
@@ -185,7 +186,7 @@ const OBSERVATION: Shape = {
   })),
   udp: O(obj({
     outcome: R(oneOf(UDP_OUTCOMES)), ms: O(num), attempts: O(int), version: O(int), serverMtu: O(obj({ up: R(num), down: R(num) })),
-    serverSequence: O(num), detail: O(str),
+    serverSequence: O(num), unreachable: O(oneOf(UDP_UNREACHABLE_KINDS)), errno: O(str), detail: O(str),
   })),
   pmtu: O(obj({
     outcome: R(oneOf(PMTU_OUTCOMES)), pathMtu: O(num), bounds: O(obj({ passes: R(num), lost: R(num) })), localMtu: O(num), interface: O(str),

@@ -189,7 +189,7 @@ export type ProtocolResultOutcome = (typeof PROTOCOL_RESULT_OUTCOMES)[number];
 export const TLS_OUTCOMES = ['ok', 'alert', 'closed', 'reset', 'stalled', 'timeout', 'aborted', 'error', 'skipped'] as const;
 export type TlsOutcome = (typeof TLS_OUTCOMES)[number];
 
-export const TLS_VERSION_OUTCOMES = ['accepted', 'rejected', 'closed', 'timeout', 'error', 'unsupported-locally'] as const;
+export const TLS_VERSION_OUTCOMES = ['accepted', 'rejected', 'closed', 'reset', 'stalled', 'timeout', 'aborted', 'error', 'unsupported-locally'] as const;
 export type TlsVersionOutcome = (typeof TLS_VERSION_OUTCOMES)[number];
 
 export const TLS_STALL_EVIDENCE = ['deadline', 'hole'] as const;
@@ -198,7 +198,7 @@ export type TlsStallEvidence = (typeof TLS_STALL_EVIDENCE)[number];
 export const CREDSSP_OUTCOMES = ['challenge', 'error', 'closed', 'alert', 'reset', 'timeout', 'aborted', 'malformed', 'skipped'] as const;
 export type CredsspOutcome = (typeof CREDSSP_OUTCOMES)[number];
 
-export const CREDSSP_AUTH_OUTCOMES = ['success', 'failed', 'error-code', 'closed', 'alert', 'timeout', 'malformed'] as const;
+export const CREDSSP_AUTH_OUTCOMES = ['success', 'failed', 'error-code', 'closed', 'alert', 'timeout', 'aborted', 'malformed'] as const;
 export type CredsspAuthOutcome = (typeof CREDSSP_AUTH_OUTCOMES)[number];
 
 export const MCS_OUTCOMES = ['ok', 'rejected', 'closed', 'reset', 'timeout', 'aborted', 'malformed', 'skipped'] as const;
@@ -214,7 +214,11 @@ export type EncryptionMethodOutcome = (typeof ENCRYPTION_METHOD_OUTCOMES)[number
 export const SERVER_CERTIFICATE_TYPES = ['proprietary', 'x509'] as const;
 export type ServerCertificateType = (typeof SERVER_CERTIFICATE_TYPES)[number] | UnknownName;
 
-export const UDP_OUTCOMES = ['synack', 'icmp-unreachable', 'silent', 'skipped', 'aborted', 'error'] as const;
+/** Which ICMP destination-unreachable answered a UDP datagram (RFC 792 codes 3, 1, 0; 13 / ICMPv6 1 code 1: prohibited). */
+export const UDP_UNREACHABLE_KINDS = ['port', 'host', 'net', 'prohibited'] as const;
+export type UdpUnreachableKind = (typeof UDP_UNREACHABLE_KINDS)[number];
+
+export const UDP_OUTCOMES = ['synack', 'icmp-unreachable', 'silent', 'local-error', 'aborted', 'skipped', 'error'] as const;
 export type UdpOutcome = (typeof UDP_OUTCOMES)[number];
 
 export const PMTU_OUTCOMES = ['measured', 'black-hole', 'unprivileged', 'unreachable', 'skipped', 'error'] as const;

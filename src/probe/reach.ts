@@ -88,7 +88,7 @@ export interface ReachProberOptions {
   phaseTimeoutMs: number;
   /** The per-host deadline (recorded in options). */
   timeoutMs: number;
-  /** Aborts every connect in flight and every later one (outcome 'error', errno 'ABORTED'). */
+  /** Aborts every connect in flight and every later one (outcome 'aborted', errno 'ABORTED'). */
   signal?: AbortSignal;
   /** Force the portable net.Socket connector. */
   portable?: boolean;

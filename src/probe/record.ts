@@ -76,11 +76,13 @@ export interface RecordEnd {
   deadlineMs?: number;
   /** The caller's signal aborted it. */
   aborted?: boolean;
+  /** What the abort reason said ("probe aborted after N ms"). */
+  abortMessage?: string;
 }
 
 /** Close the record: connection count, duration, and why it ended early (deadline ≠ abort). */
 export function endObservation(obs: Observation, e: RecordEnd): Observation {
-  if (e.aborted) obs.errors.push({ phase: 'probe', code: 'RDPROBE_ABORTED', message: 'probe aborted' });
+  if (e.aborted) obs.errors.push({ phase: 'probe', code: 'RDPROBE_ABORTED', message: e.abortMessage ?? 'probe aborted' });
   else if (e.deadlineMs !== undefined) obs.errors.push({ phase: 'probe', code: 'RDPROBE_PROBE_DEADLINE', message: `probe deadline of ${e.deadlineMs} ms reached` });
   obs.connections = e.connections;
   obs.durationMs = Math.round(performance.now() - e.started);

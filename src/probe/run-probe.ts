@@ -11,6 +11,7 @@ import type {
   StabilityObservation,
 } from '../observation/types.js';
 import { PROTOCOL_NAMES } from '../observation/types.js';
+import { probeAbortedReason, probeDeadlineReason } from '../transport/deadline.js';
 import { resolveTarget } from '../transport/dns.js';
 import { createReachConnector, type ReachConnector } from '../transport/reach.js';
 import { connectTcp } from '../transport/tcp.js';
@@ -90,8 +91,9 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
   }
   const started = performance.now();
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  const onOuterAbort = () => abort.abort();
+  // The abort reason says which of the two ended the probe; steps report it as outcome 'aborted' (transport/deadline.ts).
+  const timer = setTimeout(() => abort.abort(probeDeadlineReason(timeoutMs)), timeoutMs);
+  const onOuterAbort = () => abort.abort(probeAbortedReason(started));
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   const obs = beginObservation({ target, host: hp.host, port, requested, cookie: opts.cookie ?? null, timeoutMs, phaseTimeoutMs });
@@ -120,7 +122,7 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
       ctx.address = opts.address;
     } else {
       phases.push('dns');
-      obs.dns = await resolveTarget(hp.host, { timeoutMs: phaseTimeoutMs, family: opts.family });
+      obs.dns = await resolveTarget(hp.host, { timeoutMs: phaseTimeoutMs, family: opts.family, signal: abort.signal });
       mark(ctx, 'dns', t0, obs.dns.outcome, obs.dns.addresses.map((a) => a.address).join(' '));
       if (!obs.dns.addresses.length) return obs;
       ctx.address = obs.dns.addresses[0].address;
@@ -215,7 +217,13 @@ export async function runProbe(target: string, opts: ProbeOptions = {}): Promise
     return obs;
   } finally {
     const aborted = opts.signal?.aborted === true;
-    endObservation(obs, { connections: ctx.connections, started, aborted, deadlineMs: abort.signal.aborted && !aborted ? timeoutMs : undefined });
+    endObservation(obs, {
+      connections: ctx.connections,
+      started,
+      aborted,
+      abortMessage: aborted ? (abort.signal.reason as Error | undefined)?.message : undefined,
+      deadlineMs: abort.signal.aborted && !aborted ? timeoutMs : undefined,
+    });
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }

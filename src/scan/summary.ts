@@ -65,6 +65,7 @@ export function hostOutcome(obs: Observation): HostOutcome {
       case 'legacy':
         return 'rdp-legacy';
       case 'timeout':
+      case 'aborted': // the scan's per-host deadline: as before the 'aborted' outcome existed
         return 'no-answer';
       default:
         return 'not-rdp';
@@ -73,9 +74,7 @@ export function hostOutcome(obs: Observation): HostOutcome {
   const t = obs.tcp;
   if (t) {
     if (t.outcome === 'open') return 'open';
-    if (t.outcome === 'error') return 'tcp-error';
-    // the whole probe was aborted while connecting: not measured, not the host's doing
-    if (t.outcome === 'aborted') return 'error';
+    if (t.outcome === 'error' || t.outcome === 'aborted') return 'tcp-error';
     return t.outcome;
   }
   if (obs.dns && obs.dns.outcome !== 'ok' && obs.dns.outcome !== 'skipped') return 'dns-failed';

@@ -1,17 +1,21 @@
 import type { Duplex } from 'node:stream';
 import { DecodeError } from '../codec/errors.js';
 import { decodeTpktHeader } from '../codec/tpkt.js';
+import { deadline } from './deadline.js';
 
 /**
  * A deadline-bound reader over a socket (plain or TLS). Bytes are buffered up to `maxBuffer`; `read(frame, ms)`
  * waits until `frame(buffered)` says how many bytes make one unit (or throws), or until the peer closes, resets or
- * the deadline passes. Each of those is a distinct result: EOF mid-PDU is never turned into a timeout.
+ * the deadline passes, or the caller's signal aborts. Each of those is a distinct result: EOF mid-PDU is never turned
+ * into a timeout, and an abort of the whole probe is never a phase timeout.
  */
 export type ReadResult =
   | { kind: 'data'; bytes: Uint8Array }
   | { kind: 'closed'; buffered: number }
   | { kind: 'reset'; errno: string; buffered: number }
   | { kind: 'timeout'; buffered: number }
+  /** The caller's signal (the whole probe) was aborted: not a phase timeout. `code` and `detail` say why. */
+  | { kind: 'aborted'; buffered: number; code: 'RDPROBE_PROBE_DEADLINE' | 'RDPROBE_ABORTED'; detail: string }
   | { kind: 'overflow'; buffered: number }
   | { kind: 'malformed'; error: Error; buffered: number };
 
@@ -84,42 +88,33 @@ export class Conn {
   }
 
   async read(frame: Framer, timeoutMs: number, signal?: AbortSignal): Promise<ReadResult> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (this.size > 0) {
-        let n: number | null;
-        try {
-          n = frame(this.peekAll());
-        } catch (e) {
-          return { kind: 'malformed', error: e as Error, buffered: this.size };
+    // One deadline (one timer, at most one subscription to the signal) for the whole read, however many waits.
+    const d = deadline({ timeoutMs, signal });
+    d.onExpire(() => this.wake());
+    try {
+      for (;;) {
+        if (this.size > 0) {
+          let n: number | null;
+          try {
+            n = frame(this.peekAll());
+          } catch (e) {
+            return { kind: 'malformed', error: e as Error, buffered: this.size };
+          }
+          if (n !== null && n <= this.size) return { kind: 'data', bytes: this.take(n) };
+          if (n !== null && n > this.maxBuffer) return { kind: 'overflow', buffered: this.size };
         }
-        if (n !== null && n <= this.size) return { kind: 'data', bytes: this.take(n) };
-        if (n !== null && n > this.maxBuffer) return { kind: 'overflow', buffered: this.size };
-      }
-      if (this.errno) return { kind: 'reset', errno: this.errno, buffered: this.size };
-      if (this.ended) return { kind: 'closed', buffered: this.size };
-      if (signal?.aborted) return { kind: 'timeout', buffered: this.size };
-      const left = deadline - performance.now();
-      if (left <= 0) return { kind: 'timeout', buffered: this.size };
-      await new Promise<void>((resolve) => {
-        const onAbort = () => {
-          clearTimeout(t);
-          this.waiter = null;
-          resolve();
-        };
-        const t = setTimeout(() => {
-          signal?.removeEventListener('abort', onAbort);
-          this.waiter = null;
-          resolve();
-        }, left);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.waiter = () => {
-          clearTimeout(t);
-          signal?.removeEventListener('abort', onAbort);
+        if (this.errno) return { kind: 'reset', errno: this.errno, buffered: this.size };
+        if (this.ended) return { kind: 'closed', buffered: this.size };
+        if (d.reason === 'aborted') return { kind: 'aborted', buffered: this.size, code: d.abortCode(), detail: d.abortDetail() };
+        if (d.reason === 'timeout') return { kind: 'timeout', buffered: this.size };
+        await new Promise<void>((resolve) => {
           // let a racing error/close land before we look again
-          setImmediate(resolve);
-        };
-      });
+          this.waiter = () => setImmediate(resolve);
+        });
+      }
+    } finally {
+      this.waiter = null;
+      d.dispose();
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import dns from 'node:dns';
 import net from 'node:net';
+import { withDeadline } from './deadline.js';
 import { loadNative } from './native.js';
 import { connectTcp } from './tcp.js';
 
@@ -66,17 +67,17 @@ export async function connectWithMss(
   const left = () => Math.max(1, opts.timeoutMs - (performance.now() - started));
   let address = host;
   if (!net.isIP(host)) {
-    const res = await Promise.race([
-      dns.promises.lookup(host),
-      new Promise<never>((_, reject) => setTimeout(() => reject(errorWithCode('ETIMEDOUT', `resolving ${host}: no answer within ${opts.timeoutMs} ms`)), left()).unref()),
-    ]);
+    // The lookup and the connect share the caller's deadline; each holds the signal's subscription in turn.
+    const res = await withDeadline({ timeoutMs: opts.timeoutMs, signal: opts.signal }, (d) => d.race(dns.promises.lookup(host)));
+    if (res === 'aborted') throw abortError();
+    if (res === 'timeout') throw errorWithCode('ETIMEDOUT', `resolving ${host}: no answer within ${opts.timeoutMs} ms`);
     address = res.address;
   }
   if (opts.signal?.aborted) throw abortError();
   const addr = address;
   const r = await connectTcp(addr, port, { timeoutMs: left(), signal: opts.signal, socket: () => mssSocket(addr, port, mss) });
   if (r.outcome === 'open' && r.socket) return r.socket;
-  if (r.errno === 'ABORTED') throw abortError();
+  if (r.outcome === 'aborted') throw abortError();
   throw errorWithCode(r.errno ?? 'EIO', `connect ${address}:${port} (mss ${mss}): ${r.message ?? r.outcome}`);
 }
 

@@ -11,7 +11,7 @@
  *     build, is disabled (RDPROBE_NATIVE=0), or for addresses the engine does not take (IPv6 scope ids).
  * Both classify errno → outcome with classifyConnectError and word messages like connectTcp does, so a record
  * built from either is the same. EMFILE/ENFILE come back as errno (the scan's descriptor governor backs off on
- * them); an abort is outcome 'error' with errno 'ABORTED', apart from a deadline ('filtered', 'ETIMEDOUT').
+ * them); an abort is outcome 'aborted' with errno 'ABORTED', apart from a deadline ('filtered', 'ETIMEDOUT').
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -46,7 +46,7 @@ export interface ReachConnectorOptions {
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** The result for a connect cancelled by its signal (or by close()). */
-export const abortedResult = (): ReachResult => ({ outcome: 'error', ms: 0, errno: 'ABORTED', message: 'probe aborted' });
+export const abortedResult = (): ReachResult => ({ outcome: 'aborted', ms: 0, errno: 'ABORTED', message: 'probe aborted' });
 
 /** The result for a connect with that errno ('' = open), worded as connectTcp words it. */
 export function reachResult(errno: string, ms: number, address: string, port: number, timeoutMs: number): ReachResult {

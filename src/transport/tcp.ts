@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { TcpOutcome } from '../observation/types.js';
+import { deadline } from './deadline.js';
 
 export interface TcpConnectResult {
   outcome: TcpOutcome;
@@ -37,8 +38,8 @@ export function classifyConnectError(code: string | undefined): TcpOutcome {
 
 /**
  * Connect with a deadline. On silence the socket is destroyed at the deadline and the outcome is 'filtered'. An
- * error event that arrives in the same tick as the deadline wins (checked in setImmediate), so an RST racing the
- * timer is reported as refused, not as filtered.
+ * error event that arrives in the same turn as the deadline wins (transport/deadline.ts), so an RST racing the
+ * timer is reported as refused, not as filtered. An abort of `signal` is 'aborted' (errno ABORTED), never filtered.
  */
 export function connectTcp(
   address: string,
@@ -48,12 +49,18 @@ export function connectTcp(
   const started = performance.now();
   return new Promise((resolve) => {
     let done = false;
+    const d = deadline({ timeoutMs: opts.timeoutMs, signal: opts.signal });
+    const aborted = (): Omit<TcpConnectResult, 'ms'> => ({ outcome: 'aborted', errno: 'ABORTED', message: d.abortDetail() });
+    if (d.expired) {
+      d.dispose();
+      resolve({ ...aborted(), ms: 0 });
+      return;
+    }
     const socket = opts.socket ? opts.socket() : new net.Socket();
     const finish = (r: Omit<TcpConnectResult, 'ms'>) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      d.dispose();
       socket.removeListener('error', onError);
       socket.removeListener('connect', onConnect);
       if (r.outcome !== 'open') socket.destroy();
@@ -65,16 +72,11 @@ export function connectTcp(
     const onConnect = () => {
       finish({ outcome: 'open', socket, localAddress: socket.localAddress, localPort: socket.localPort });
     };
-    const onAbort = () => finish({ outcome: 'error', errno: 'ABORTED', message: 'probe aborted' });
-    const timer = setTimeout(() => {
-      setImmediate(() =>
-        finish({ outcome: 'filtered', errno: 'ETIMEDOUT', message: `no answer to SYN within ${opts.timeoutMs} ms` }),
-      );
-    }, opts.timeoutMs);
+    d.onExpire((reason) =>
+      finish(reason === 'aborted' ? aborted() : { outcome: 'filtered', errno: 'ETIMEDOUT', message: `no answer to SYN within ${opts.timeoutMs} ms` }),
+    );
     socket.once('error', onError);
     socket.once('connect', onConnect);
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
     socket.setNoDelay(true);
     if (!opts.socket) socket.connect({ host: address, port });
   });

@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import type forge from 'node-forge';
 import { loadForge } from '../codec/forge.js';
 import type { CertificateInfo, TcpInfoSnapshot, TlsOutcome, TlsVersionName } from '../observation/types.js';
+import { deadline } from './deadline.js';
 import { tcpInfo } from './tcpinfo.js';
 
 export interface TlsUpgradeResult {
@@ -34,7 +35,8 @@ const PERMISSIVE_CIPHERS = 'ALL:@SECLEVEL=0';
 /**
  * Upgrade an established TCP socket (after X.224 selected an enhanced-security protocol) to TLS. The handshake has
  * its own deadline. If the deadline passes with the connection still open, the outcome is 'stalled' — the server's
- * flight did not arrive (a PMTU black hole shows exactly this). A fatal alert, a FIN and an RST are told apart.
+ * flight did not arrive (a PMTU black hole shows exactly this). A fatal alert, a FIN and an RST are told apart, and
+ * an abort of `signal` is 'aborted', not a stall.
  */
 export function tlsUpgrade(
   socket: net.Socket,
@@ -62,6 +64,7 @@ export function tlsUpgrade(
   }, 5);
   return new Promise((resolve) => {
     let done = false;
+    const d = deadline({ timeoutMs: opts.timeoutMs, signal: opts.signal });
     const t = tls.connect({
       socket,
       rejectUnauthorized: false,
@@ -75,8 +78,7 @@ export function tlsUpgrade(
       if (done) return;
       done = true;
       clearInterval(poll);
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      d.dispose();
       if (firstByteAt === undefined && socket.bytesRead > rawStart) firstByteAt = performance.now();
       const kernel = tcpInfo(socket);
       const out: TlsUpgradeResult = {
@@ -91,7 +93,6 @@ export function tlsUpgrade(
       }
       resolve(out);
     };
-    const onAbort = () => finish({ outcome: 'timeout', error: 'probe aborted' });
     t.once('secureConnect', () => {
       const peer = t.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
       const chainDer: Buffer[] = [];
@@ -123,9 +124,13 @@ export function tlsUpgrade(
       finish({ outcome: 'error', error: msg, errno: e.code });
     });
     t.once('close', () => finish({ outcome: 'closed', error: 'connection closed during the TLS handshake' }));
-    const timer = setTimeout(
-      () => setImmediate(() => finish({ outcome: 'stalled', stallEvidence: 'deadline', error: `TLS handshake not complete after ${opts.timeoutMs} ms` })),
-      opts.timeoutMs,
+    // A handshake still open at the deadline is a stall; an abort of the whole probe is not (transport/deadline.ts).
+    d.onExpire((reason) =>
+      finish(
+        reason === 'aborted'
+          ? { outcome: 'aborted', error: d.abortDetail() }
+          : { outcome: 'stalled', stallEvidence: 'deadline', error: `TLS handshake not complete after ${opts.timeoutMs} ms` },
+      ),
     );
     onHole = () =>
       finish({
@@ -133,8 +138,7 @@ export function tlsUpgrade(
         stallEvidence: 'hole',
         error: `TLS handshake stalled: data beyond a sequence gap held by the kernel, no in-order progress for ${Math.round(performance.now() - lastProgressAt)} ms`,
       });
-    if (opts.signal?.aborted) onAbort();
-    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (d.expired) finish({ outcome: 'aborted', error: d.abortDetail() });
   });
 }
 

@@ -3,11 +3,17 @@
  * comes back.
  *   synack            a datagram whose snSourceAck equals our snInitialSequenceNumber with SYN and ACK set
  *                     (3.1.5.1.3); server MTUs, ISN and the negotiated version are recorded
- *   icmp-unreachable  ICMP port unreachable: host up, nothing listening on UDP. On a connected UDP socket Linux turns
- *                     it into ECONNREFUSED, which Node emits as an 'error' on the dgram socket (syscall recvmsg) —
- *                     checked against 127.0.0.1 in test/transport/udp.test.ts
+ *   icmp-unreachable  an ICMP destination unreachable, its kind kept in `unreachable` (classifyUdpError):
+ *                     port: host up, nothing listening on UDP. On a connected UDP socket Linux turns it into
+ *                     ECONNREFUSED, which Node emits as an 'error' on the dgram socket (syscall recvmsg) — checked
+ *                     against 127.0.0.1 in test/transport/udp.test.ts; host / net: EHOSTUNREACH / ENETUNREACH (an
+ *                     ICMP host/net unreachable, or this host has no route / no ARP answer): the target or its network,
+ *                     not the UDP port; prohibited: ICMP administratively prohibited (EACCES on receive)
  *   silent            nothing after every attempt: filtered, dropped, or a listener that ignores us
- *   error             anything else (host/net unreachable, no route, aborted …), with a detail
+ *   local-error       this host refused to send: EPERM (a local firewall rule, e.g. an OUTPUT drop), EACCES (no
+ *                     privilege, broadcast), EADDRNOTAVAIL; errno kept — nothing is known about the path
+ *   aborted           the caller's signal (the whole probe) ended it
+ *   error             anything else, with errno and a detail
  *
  * Reflection safety (CERT-EU 2021-005: Windows answered small spoofable probes with 1260-byte replies): we only ever
  * send the full 1232-byte SYN (never a short probe), retransmit it a bounded number of times, and space SYNs across
@@ -25,6 +31,7 @@ import {
   RDPUDP_PROTOCOL_VERSION_2,
   type RdpeudpSyn,
 } from '../codec/rdpeudp.js';
+import { deadline } from './deadline.js';
 
 export interface RdpeudpProbeOptions {
   /** Wait per attempt before retransmitting the SYN (default 1000 ms, 100..10000). */
@@ -92,17 +99,19 @@ export async function probeRdpeudp(address: string, port: number, opts: RdpeudpP
     return await new Promise<UdpObservation>((resolve) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
+      // No overall timer: the attempts and their spacing bound the probe; the deadline carries the abort.
+      const d = deadline({ signal: opts.signal });
       const finish = (o: UdpObservation) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
+        d.dispose();
         const extra = [...notes];
         if (ignored) extra.push(`${ignored} unrelated datagram(s) ignored`);
         if (extra.length) o.detail = [o.detail, ...extra].filter(Boolean).join('; ');
         resolve(o);
       };
-      const onAbort = () => finish({ outcome: 'error', ms: ms(), attempts: sentCount, detail: 'aborted' });
+      const onAbort = () => finish({ outcome: 'aborted', ms: ms(), attempts: sentCount, detail: d.abortDetail() });
 
       socket.on('message', (msg, rinfo) => {
         const c = classifyRdpeudp(msg);
@@ -135,25 +144,13 @@ export async function probeRdpeudp(address: string, port: number, opts: RdpeudpP
       });
 
       const onError = (e: NodeJS.ErrnoException) => {
-        switch (e.code) {
-          case 'ECONNREFUSED':
-            return finish({ outcome: 'icmp-unreachable', ms: ms(), attempts: sentCount, detail: 'ICMP port unreachable: host up, no UDP listener on this port' });
-          case 'EMSGSIZE':
-            // ICMP frag-needed for the 1260-byte datagram (IP_PMTUDISC_WANT default): the next attempt is sent
-            // fragmented by the kernel. Worth reporting: RDP-UDP itself never fragments its 1232-byte payloads.
-            notes.push('frag-needed for the 1232-byte SYN: the path MTU is below 1260 bytes');
-            return;
-          case 'EHOSTUNREACH':
-          case 'ENETUNREACH':
-          case 'EHOSTDOWN':
-          case 'ENETDOWN':
-          case 'EADDRNOTAVAIL':
-          case 'EACCES':
-          case 'EPERM':
-            return finish({ outcome: 'error', ms: ms(), attempts: sentCount, detail: `${e.code}: ${e.message}` });
-          default:
-            return finish({ outcome: 'error', ms: ms(), attempts: sentCount, detail: `${e.code ?? 'error'}: ${e.message}` });
+        if (e.code === 'EMSGSIZE') {
+          // ICMP frag-needed for the 1260-byte datagram (IP_PMTUDISC_WANT default): the next attempt is sent
+          // fragmented by the kernel. Worth reporting: RDP-UDP itself never fragments its 1232-byte payloads.
+          notes.push('frag-needed for the 1232-byte SYN: the path MTU is below 1260 bytes');
+          return;
         }
+        finish({ ...classifyUdpError(e), ms: ms(), attempts: sentCount });
       };
       socket.on('error', onError);
 
@@ -175,8 +172,8 @@ export async function probeRdpeudp(address: string, port: number, opts: RdpeudpP
         timer = setTimeout(() => void attempt(), timeoutMs);
       };
 
-      if (opts.signal?.aborted) return onAbort();
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (d.expired) return onAbort();
+      d.onExpire(onAbort);
       // A failed connect (no route …) is passed to the callback, not emitted as 'error'.
       socket.connect(port, address, ((err?: NodeJS.ErrnoException) => (err ? onError(err) : void attempt())) as () => void);
     });
@@ -186,5 +183,41 @@ export async function probeRdpeudp(address: string, port: number, opts: RdpeudpP
     } catch {
       /* already closed */
     }
+  }
+}
+
+/**
+ * errno of a connected UDP socket → outcome. Errors reported on receive (syscall recvmsg) are ICMP errors the
+ * kernel queued for this socket (Linux icmp_err_convert: port unreachable → ECONNREFUSED, host/net unreachable →
+ * EHOSTUNREACH/ENETUNREACH, net/host administratively prohibited → EACCES); errors on connect/send are this host's
+ * own refusal (EPERM: a netfilter OUTPUT rule, EACCES: no privilege, e.g. broadcast) or its routing table.
+ */
+export function classifyUdpError(e: NodeJS.ErrnoException): Pick<UdpObservation, 'outcome' | 'unreachable' | 'errno' | 'detail'> {
+  const code = e.code;
+  const fromIcmp = e.syscall === 'recvmsg' || e.syscall === 'recv';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return { outcome: 'icmp-unreachable', unreachable: 'port', detail: 'ICMP port unreachable: host up, no UDP listener on this port' };
+    case 'EHOSTUNREACH':
+    case 'EHOSTDOWN':
+      return {
+        outcome: 'icmp-unreachable',
+        unreachable: 'host',
+        errno: code,
+        detail: `host unreachable (${code}: ${fromIcmp ? 'ICMP host unreachable' : 'no route, or no ARP/ND answer on the local link'})`,
+      };
+    case 'ENETUNREACH':
+    case 'ENETDOWN':
+      if (!fromIcmp) return { outcome: 'local-error', errno: code, detail: `${code}: this host has no route to the target: ${e.message}` };
+      return { outcome: 'icmp-unreachable', unreachable: 'net', errno: code, detail: `network unreachable (${code}: ICMP net unreachable)` };
+    case 'EACCES':
+      if (fromIcmp) return { outcome: 'icmp-unreachable', unreachable: 'prohibited', errno: code, detail: 'ICMP administratively prohibited: a filter on the path rejects UDP to this port' };
+      return { outcome: 'local-error', errno: code, detail: `this host refused to send the UDP SYN (EACCES: no privilege): ${e.message}` };
+    case 'EPERM':
+      return { outcome: 'local-error', errno: code, detail: `this host refused to send the UDP SYN (EPERM: a local firewall rule): ${e.message}` };
+    case 'EADDRNOTAVAIL':
+      return { outcome: 'local-error', errno: code, detail: `no usable local address for the target (EADDRNOTAVAIL): ${e.message}` };
+    default:
+      return { outcome: 'error', ...(code ? { errno: code } : {}), detail: `${code ?? 'error'}: ${e.message}` };
   }
 }

@@ -316,7 +316,37 @@ export const CASES: Case[] = [
     obs: make(healthy(), { mcs: { multitransport: undefined }, udp: { outcome: 'icmp-unreachable', attempts: 1 } }),
     top: 'udp-not-listening', severity: 'info', confidence: 'high',
   },
+  {
+    name: 'UDP rejected with ICMP administratively prohibited → a filter, not "nothing listens"',
+    obs: make(healthy(), { udp: { outcome: 'icmp-unreachable', unreachable: 'prohibited', errno: 'EACCES', attempts: 1 } }),
+    top: 'udp-blocked', severity: 'warning', confidence: 'high', evidence: { 'udp.unreachable': 'prohibited' },
+  },
 ];
+
+describe('outcomes that must not collapse', () => {
+  const udpIds = (udp: Observation['udp']) => diagnose(make(healthy(), { udp })).findings.map((f) => f.id).filter((id) => id.startsWith('udp-'));
+  it('a local EPERM (this host\'s firewall) is not "UDP blocked on the path" nor "not listening"', () => {
+    expect(udpIds({ outcome: 'local-error', errno: 'EPERM', attempts: 1, detail: 'EPERM' })).toEqual([]);
+  });
+  it('ICMP host unreachable for UDP is not "nothing listens on UDP"', () => {
+    expect(udpIds({ outcome: 'icmp-unreachable', unreachable: 'host', errno: 'EHOSTUNREACH', attempts: 1 })).toEqual([]);
+  });
+  it('an aborted UDP probe says nothing', () => {
+    expect(udpIds({ outcome: 'aborted', attempts: 1 })).toEqual([]);
+  });
+  it('TLS 1.2/1.3 refused by FIN or RST is decisive (high), a stall is not (medium)', () => {
+    const v = (o12: string, o13: string) =>
+      make(healthy(), { tls: { version: 'TLSv1', versions: { TLSv1: { outcome: 'accepted' }, 'TLSv1.1': { outcome: 'rejected' }, 'TLSv1.2': { outcome: o12 as never }, 'TLSv1.3': { outcome: o13 as never } } } });
+    const hit = (o: Observation) => diagnose(o).findings.find((f) => f.id === 'tls-outdated');
+    expect(hit(v('reset', 'closed'))?.confidence).toBe('high');
+    expect(hit(v('stalled', 'closed'))?.confidence).toBe('medium');
+    expect(hit(v('aborted', 'rejected'))?.confidence).toBe('medium');
+  });
+  it('a TCP connect cut short by the probe deadline is not a local connect error', () => {
+    const d = diagnose(make(tcpOnly({ outcome: 'aborted', errno: 'ABORTED', message: 'probe deadline of 300 ms reached', ms: 300, address: '127.0.0.1', port: 3389 }), {}));
+    expect(d.findings.map((f) => f.id)).not.toContain('connect-error');
+  });
+});
 
 function hasEvidence(f: Finding, field: string, value: unknown): boolean {
   return f.evidence.some((e) => e.field === field && JSON.stringify(e.value) === JSON.stringify(value));

@@ -122,7 +122,7 @@ describe('outcome tuples ⇔ the validator', () => {
     const x: Record<X224Outcome, 1> = { selected: 1, failure: 1, legacy: 1, closed: 1, reset: 1, timeout: 1, aborted: 1, malformed: 1, error: 1 };
     const tls: Record<TlsOutcome, 1> = { ok: 1, alert: 1, closed: 1, reset: 1, stalled: 1, timeout: 1, aborted: 1, error: 1, skipped: 1 };
     const mcs: Record<McsOutcome, 1> = { ok: 1, rejected: 1, closed: 1, reset: 1, timeout: 1, aborted: 1, malformed: 1, skipped: 1 };
-    const udp: Record<UdpOutcome, 1> = { synack: 1, 'icmp-unreachable': 1, silent: 1, skipped: 1, aborted: 1, error: 1 };
+    const udp: Record<UdpOutcome, 1> = { synack: 1, 'icmp-unreachable': 1, silent: 1, 'local-error': 1, skipped: 1, aborted: 1, error: 1 };
     const pairs: [object, readonly string[]][] = [[tcp, TCP_OUTCOMES], [dns, DNS_OUTCOMES], [x, X224_OUTCOMES], [tls, TLS_OUTCOMES], [mcs, MCS_OUTCOMES], [udp, UDP_OUTCOMES]];
     for (const [rec, tuple] of pairs) expect(Object.keys(rec).sort()).toEqual([...tuple].sort());
   });

@@ -41,8 +41,9 @@ describe('probe against hostile peers', () => {
     expect(obs.tcp?.outcome).toBe('open');
     expect(obs.x224?.outcome).toBe('timeout');
     expect(obs.x224?.detail).toMatch(/no answer to the Connection Request within 600 ms/);
+    // ended at the phase deadline: not before it (small epsilon), well before a generous bound
     expect(took).toBeGreaterThanOrEqual(PHASE - 20);
-    expect(took).toBeLessThan(PHASE + 1000);
+    expect(took).toBeLessThan(PHASE + 4000);
     await peer.close();
     expect(await settle(base)).toBeLessThanOrEqual(base);
   });
@@ -90,10 +91,10 @@ describe('probe against hostile peers', () => {
       s.write(Buffer.from([0x03, 0x00, 0xff, 0xff]));
     });
     const t = Date.now();
-    const obs = await runProbe(`127.0.0.1:${peer.port}`, { ...quick, phaseTimeoutMs: 3000 });
+    const obs = await runProbe(`127.0.0.1:${peer.port}`, { ...quick, phaseTimeoutMs: 10_000, timeoutMs: 20_000 });
     expect(obs.x224?.outcome).toBe('malformed');
     expect(obs.x224?.detail).toMatch(/65535/);
-    expect(Date.now() - t).toBeLessThan(1500);
+    expect(Date.now() - t).toBeLessThan(5000); // well before the 10 s phase deadline
   });
 
   it('garbage (an HTTP answer) → malformed, naming the TPKT version byte', async () => {
@@ -146,7 +147,7 @@ describe('probe against hostile peers', () => {
     expect(obs.tls?.outcome).toBe('stalled');
     expect(obs.tls?.bytesReceived).toBe(0);
     expect(obs.tls?.stalledAfterMs).toBe(PHASE);
-    expect(Date.now() - t).toBeLessThan(PHASE + 1500);
+    expect(Date.now() - t).toBeLessThan(PHASE + 4000);
     await peer.close();
     expect(await settle(base)).toBeLessThanOrEqual(base);
   });
@@ -206,9 +207,12 @@ describe('probe against hostile peers', () => {
   it('the whole-probe deadline bounds a full probe against a peer that stalls every phase', async () => {
     peer = await fakePeer(() => {});
     const t = Date.now();
-    const obs = await runProbe(`127.0.0.1:${peer.port}`, { phaseTimeoutMs: 5000, timeoutMs: 800 });
-    expect(Date.now() - t).toBeLessThan(2000);
+    const obs = await runProbe(`127.0.0.1:${peer.port}`, { phaseTimeoutMs: 10_000, timeoutMs: 800 });
+    expect(Date.now() - t).toBeLessThan(5000); // well before the 10 s phase deadline
     expect(obs.errors.map((e) => e.code)).toContain('RDPROBE_PROBE_DEADLINE');
+    // an abort of the whole probe is not a phase timeout
+    expect(obs.x224?.outcome).toBe('aborted');
+    expect(obs.x224?.detail).toBe('probe deadline of 800 ms reached');
   });
 
   it('TCP refused and a closed port are told apart from silence', async () => {

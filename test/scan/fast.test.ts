@@ -179,8 +179,8 @@ describe.each(engines)('reach prober (scan): %s', (_name, engine) => {
       ac.abort();
       const aborted = await hanging;
       expect(aborted.map((o) => [o.tcp?.outcome, o.tcp?.errno, o.errors.map((e) => e.code)])).toEqual([
-        ['error', 'ABORTED', ['RDPROBE_ABORTED']],
-        ['error', 'ABORTED', ['RDPROBE_ABORTED']],
+        ['aborted', 'ABORTED', ['RDPROBE_ABORTED']],
+        ['aborted', 'ABORTED', ['RDPROBE_ABORTED']],
       ]);
       expect(prober.inFlight).toBe(0);
       expect((await prober.probe(target(openPort))).tcp?.errno).toBe('ABORTED');

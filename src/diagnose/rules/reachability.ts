@@ -22,7 +22,7 @@ export const tcpRule: Rule = ({ obs }) => {
       // Signs of life from the same host: then silence on TCP is a firewall, not a host that is off.
       const alive: string[] = [];
       const evidence = [...base];
-      if (obs.udp?.outcome === 'icmp-unreachable' || obs.udp?.outcome === 'synack') {
+      if ((obs.udp?.outcome === 'icmp-unreachable' && (obs.udp.unreachable ?? 'port') === 'port') || obs.udp?.outcome === 'synack') {
         alive.push(`UDP ${t.port} answered (${obs.udp.outcome})`);
         evidence.push(ev('udp.outcome', obs.udp.outcome, 'the host itself answered on UDP'));
       }

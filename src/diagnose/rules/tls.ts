@@ -38,11 +38,16 @@ export const tlsVersionRule: Rule = (ctx) => {
     const accepted = TLS_VERSIONS.filter((x) => v[x]?.outcome === 'accepted');
     if (accepted.length > 0) {
       const evidence = TLS_VERSIONS.filter((x) => v[x]).map((x) => ev(`tls.versions.${x}`, v[x]!.outcome, v[x]!.detail));
-      const decisive = (['TLSv1.2', 'TLSv1.3'] as const).every((x) => v[x]?.outcome === 'rejected' || v[x]?.outcome === 'closed' || v[x]?.outcome === 'accepted');
+      // An alert, a FIN or an RST to a version-pinned ClientHello refuses that version; a stall, a timeout, an abort
+      // or a local limitation leaves it untested.
+      const decisive = (['TLSv1.2', 'TLSv1.3'] as const).every((x) => {
+        const o = v[x]?.outcome;
+        return o === 'rejected' || o === 'closed' || o === 'reset' || o === 'accepted';
+      });
       return outdatedHit(
         ctx,
         accepted,
-        decisive ? 'one connection per TLS version, each pinned to that version' : 'some versions could not be tested (timeout/error/unsupported locally)',
+        decisive ? 'one connection per TLS version, each pinned to that version' : 'some versions could not be tested (stalled/timeout/aborted/error/unsupported locally)',
         evidence,
         decisive ? 'high' : 'medium',
       );

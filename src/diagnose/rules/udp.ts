@@ -5,6 +5,10 @@
  */
 import { ev, type Hit, type Rule } from './context.js';
 
+function assertNever(x: never): never {
+  throw new Error(`unhandled UDP outcome ${String(x)}`);
+}
+
 /** TRANSPORTTYPE_UDPFECR | TRANSPORTTYPE_UDPFECL (MS-RDPBCGR 2.2.1.4.6). */
 const UDP_TRANSPORTS = 0x01 | 0x04;
 
@@ -19,14 +23,43 @@ function serverOffersUdp(obs: Parameters<Rule>[0]['obs']): boolean | undefined {
 export const udpRule: Rule = ({ obs, profile }) => {
   const u = obs.udp;
   if (!u || !profile.udp || obs.tcp?.outcome !== 'open') return null;
-  if (u.outcome !== 'silent' && u.outcome !== 'icmp-unreachable') return null;
+  switch (u.outcome) {
+    case 'silent':
+      break;
+    case 'icmp-unreachable':
+      // host/net unreachable while TCP to the same host works says nothing about the UDP port (reachability rules)
+      if ((u.unreachable ?? 'port') === 'port' || u.unreachable === 'prohibited') break;
+      return null;
+    case 'local-error': // this host refused to send (EPERM: its own firewall; EACCES: no privilege): not the path
+    case 'aborted':
+    case 'error':
+    case 'synack':
+    case 'skipped':
+      return null;
+    default:
+      return assertNever(u.outcome);
+  }
   const offered = serverOffersUdp(obs);
   const evidence = [
     ev('tcp.outcome', 'open'),
     ev('udp.outcome', u.outcome),
+    ...(u.unreachable ? [ev('udp.unreachable', u.unreachable)] : []),
     ...(u.attempts !== undefined ? [ev('udp.attempts', u.attempts)] : []),
     ev('mcs.multitransport', obs.mcs?.multitransport?.names ?? (obs.mcs?.outcome === 'ok' ? 'absent' : 'not observed')),
   ];
+  if (u.outcome === 'icmp-unreachable' && u.unreachable === 'prohibited') {
+    return {
+      cause: 'udp-blocked',
+      severity: offered ? 'warning' : 'info',
+      summary: offered
+        ? `a filter rejects UDP ${obs.source.port} (ICMP administratively prohibited) while TCP works and the server offers UDP transport: mstsc stays on TCP`
+        : `a filter rejects UDP ${obs.source.port} (ICMP administratively prohibited): mstsc uses TCP only`,
+      confidence: 'high',
+      confidenceWhy: 'an ICMP administratively-prohibited error came back for the UDP SYN',
+      evidence,
+      nextProbe: null,
+    };
+  }
   if (u.outcome === 'icmp-unreachable') {
     return {
       cause: 'udp-not-listening',

@@ -59,9 +59,11 @@ export async function credsspStep(
             ? `connection reset (${r.errno}) after ${stage}`
             : r.kind === 'timeout'
               ? `no TSRequest within ${ctx.phaseTimeoutMs} ms after ${stage}`
-              : r.kind === 'malformed'
-                ? `not a TSRequest: ${r.error.message}`
-                : 'TSRequest larger than the read buffer';
+              : r.kind === 'aborted'
+                ? r.detail
+                : r.kind === 'malformed'
+                  ? `not a TSRequest: ${r.error.message}`
+                  : 'TSRequest larger than the read buffer';
       if (leg === 0) {
         obs.outcome = outcome === 'closed' && socket.readableEnded ? 'closed' : outcome;
         obs.detail = detail;

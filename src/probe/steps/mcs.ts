@@ -50,9 +50,11 @@ export async function mcsExchange(
           ? `connection reset (${r.errno}) after the MCS Connect-Initial`
           : r.kind === 'timeout'
             ? `no MCS Connect-Response within ${ctx.phaseTimeoutMs} ms`
-            : r.kind === 'malformed'
-              ? r.error.message
-              : 'answer larger than the read buffer';
+            : r.kind === 'aborted'
+              ? r.detail
+              : r.kind === 'malformed'
+                ? r.error.message
+                : 'answer larger than the read buffer';
     c.destroy();
     return obs;
   }

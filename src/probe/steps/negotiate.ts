@@ -114,6 +114,11 @@ export async function negotiate(
         ? `only ${r.buffered} byte(s) of the Connection Confirm within ${ctx.phaseTimeoutMs} ms`
         : `no answer to the Connection Request within ${ctx.phaseTimeoutMs} ms`;
       break;
+    case 'aborted':
+      x224.outcome = 'aborted';
+      x224.bytesReceived = r.buffered;
+      x224.detail = r.detail;
+      break;
     case 'malformed':
     case 'overflow':
       x224.outcome = 'malformed';

@@ -81,11 +81,10 @@ export async function tlsVersions(ctx: StepContext, requested: ProtocolName[]): 
         } else if (r.outcome === 'alert') {
           const local = /no protocols available|unsupported protocol.*(?:client)?/i.test(r.error ?? '') && r.bytesReceived === 0;
           out[v] = local ? { outcome: 'unsupported-locally', detail: r.error } : { outcome: 'rejected', detail: r.alert ?? r.error };
-        } else if (r.outcome === 'closed' || r.outcome === 'reset') {
-          // Many servers (xrdp among them) just close when no version matches.
-          out[v] = { outcome: 'rejected', detail: `${r.outcome}: ${r.error ?? ''}`.trim() };
-        } else if (r.outcome === 'stalled' || r.outcome === 'timeout') {
-          out[v] = { outcome: 'timeout', detail: r.error };
+        } else if (r.outcome === 'closed' || r.outcome === 'reset' || r.outcome === 'stalled' || r.outcome === 'timeout' || r.outcome === 'aborted') {
+          // Kept apart: many servers (xrdp among them) just close (FIN) or reset when no version matches; a stall
+          // (open, no answer) or an abort of the probe says nothing about the version.
+          out[v] = { outcome: r.outcome, detail: r.error };
         } else {
           out[v] = { outcome: 'error', detail: r.error };
         }

@@ -80,7 +80,7 @@ export interface CredsspStep {
   /** TSRequest version in the server message just processed. */
   version?: number;
   /** Set on the step that processed the CHALLENGE: the decoded message and our clock when it arrived (the probe
-   * maps both to the Observation's NtlmInfo, probe/map/ntlm.ts). */
+   * maps both to the Observation's NtlmInfo, record/ntlm.ts). */
   challenge?: { message: ChallengeMessage; receivedAt: Date };
   /** TSRequest.errorCode from the server (NTSTATUS, unsigned), with its name. */
   errorCode?: Coded;

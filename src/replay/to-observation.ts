@@ -20,8 +20,8 @@ import {
 } from '../codec/x224.js';
 import { deriveSecurity } from '../observation/derive.js';
 import { negFailureName, usesTls, type SelectedProtocol } from '../observation/vocab.js';
-// probe/map holds the pure codec-value → record mappings shared by live probing and replay
-import { serverCertificateInfo } from '../probe/map/gcc.js';
+// record/: the pure codec-value → Observation-part mappings shared by live probing and replay
+import { serverCertificateInfo } from '../record/gcc.js';
 import type {
   McsObservation,
   Observation,

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { ntlmInfo } from '../../src/probe/map/ntlm.js';
+import { ntlmInfo } from '../../src/record/ntlm.js';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { thrownBy } from '../helpers/throws.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serverCertificateInfo } from '../../src/probe/map/gcc.js';
+import { serverCertificateInfo } from '../../src/record/gcc.js';
 import {
   berApplication,
   berBoolean,

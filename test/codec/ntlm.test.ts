@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ntlmInfo } from '../../src/probe/map/ntlm.js';
+import { ntlmInfo } from '../../src/record/ntlm.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import {
   AV_ID_NAMES,
@@ -372,7 +372,7 @@ describe('CHALLENGE_MESSAGE (2.2.1.2) with every AV pair', () => {
     expect(Object.keys(AV_ID_NAMES).length).toBe(11);
   });
 
-  it('probe/map ntlmInfo gives the Observation NtlmInfo with clock skew', () => {
+  it('record/ ntlmInfo gives the Observation NtlmInfo with clock skew', () => {
     const ch = decodeChallenge(FULL_CHALLENGE);
     const info = ntlmInfo(ch, new Date('2024-01-02T03:04:00.000Z'));
     expect(info).toMatchObject({

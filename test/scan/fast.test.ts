@@ -105,9 +105,9 @@ describe.each(engines)('reach connector: %s', (_name, engine) => {
       expect(c.inFlight).toBe(4);
       ac.abort();
       expect((await hanging).map((r) => [r.outcome, r.errno])).toEqual([
-        ['error', 'ABORTED'],
-        ['error', 'ABORTED'],
-        ['error', 'ABORTED'],
+        ['aborted', 'ABORTED'],
+        ['aborted', 'ABORTED'],
+        ['aborted', 'ABORTED'],
       ]);
       expect((await unaffected).errno).toBe('ETIMEDOUT');
       expect(c.inFlight).toBe(0);

@@ -33,7 +33,7 @@ export interface ServerSecurityData {
   /** serverRandomLen as sent (absent when the optional length fields are absent, i.e. Enhanced security). */
   serverRandomLength?: number;
   serverRandom?: Uint8Array;
-  /** Everything decoded from the certificate (modulus, issuers, temporary flag, parse errors); probe/map/gcc.ts
+  /** Everything decoded from the certificate (modulus, issuers, temporary flag, parse errors); record/gcc.ts
    * reduces it to the Observation's ServerCertificateInfo. */
   certificateDetail?: ServerCertificate;
   /** Raw serverCertificate bytes (absent when serverCertLen is 0 or missing). */

@@ -9,7 +9,7 @@
  * By responsibility: flags.ts (signature, message types, NegotiateFlags), wire.ts (VERSION, buffer fields, strings),
  * av-pairs.ts (AV_PAIR, FILETIME), messages.ts (NEGOTIATE / CHALLENGE / AUTHENTICATE), crypto.ts (NTOWFv2, NTLMv2
  * response, key derivation, MIC), session.ts (sealing and signing). The Observation's NtlmInfo is built in
- * probe/map/ntlm.ts, not here.
+ * record/ntlm.ts, not here.
  */
 export * from './flags.js';
 export { DEFAULT_VERSION, versionText, type NtlmVersion } from './wire.js';

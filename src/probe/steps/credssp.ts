@@ -5,7 +5,7 @@ import { nameOf } from '../../codec/names.js';
 import type { CredsspObservation } from '../../observation/types.js';
 import { Conn } from '../../transport/conn.js';
 import type { StepContext } from '../context.js';
-import { ntlmInfo } from '../map/ntlm.js';
+import { ntlmInfo } from '../../record/ntlm.js';
 
 /** Early User Authorization Result authorizationResult (MS-RDPBCGR 2.2.10.2). */
 const AUTHZ_RESULT_NAMES: Readonly<Record<number, string>> = { 0x00000000: 'AUTHZ_SUCCESS', 0x00000005: 'AUTHZ_ACCESS_DENIED' };

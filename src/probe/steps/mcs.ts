@@ -11,7 +11,7 @@ import {
 } from '../../observation/vocab.js';
 import { Conn, tpktFrame } from '../../transport/conn.js';
 import type { StepContext } from '../context.js';
-import { serverCertificateInfo } from '../map/gcc.js';
+import { serverCertificateInfo } from '../../record/gcc.js';
 import { negotiate } from './negotiate.js';
 
 /** Multitransport flags we advertise in CS_MULTITRANSPORT (MS-RDPBCGR 2.2.1.3.8): UDPFECR | UDP_PREFERRED, like mstsc. */

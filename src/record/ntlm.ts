@@ -10,8 +10,8 @@ import {
   u64le,
   versionText,
   type ChallengeMessage,
-} from '../../codec/ntlm/index.js';
-import type { NtlmInfo } from '../../observation/types.js';
+} from '../codec/ntlm/index.js';
+import type { NtlmInfo } from '../observation/types.js';
 
 /** Reduce a CHALLENGE to the Observation's NtlmInfo; clock skew = server timestamp − our clock at receipt. */
 export function ntlmInfo(ch: ChallengeMessage, receivedAt: Date): NtlmInfo {

@@ -1,6 +1,6 @@
 /** Codec values of the GCC server data → the Observation's McsObservation parts. */
-import type { ServerCertificate } from '../../codec/gcc/index.js';
-import type { ServerCertificateInfo } from '../../observation/types.js';
+import type { ServerCertificate } from '../codec/gcc/index.js';
+import type { ServerCertificateInfo } from '../observation/types.js';
 
 /** The Observation's view of a Standard RDP Security server certificate: type, key size, exponent, chain subjects (leaf last). */
 export function serverCertificateInfo(c: ServerCertificate): ServerCertificateInfo {

@@ -5,23 +5,16 @@
  * RDP Security in clear), and the clear part of TLS (codec/tls). What only the record sizes can say about CredSSP
  * is marked as inference in `detail` and in `replay.inferred`.
  */
-import { decodeConnectInitial, decodeConnectResponse, decodeDisconnectProviderUltimatum, isDisconnectProviderUltimatum } from '../codec/mcs.js';
+import { decodeConnectInitial } from '../codec/mcs.js';
 import { decodeRdpeudpSyn, negotiatedVersion } from '../codec/rdpeudp.js';
 import { certificateFacts } from '../codec/tls/certificate.js';
 import { readTlsFlight, type TlsFlight } from '../codec/tls/handshake.js';
-import {
-  decodeConnectionConfirm,
-  decodeConnectionRequest,
-  decodeX224Disconnect,
-  isX224Disconnect,
-  negResponseFlags,
-  protocolNames,
-  selectedProtocolName,
-} from '../codec/x224.js';
+import { decodeConnectionRequest, protocolNames, selectedProtocolName } from '../codec/x224.js';
 import { deriveSecurity } from '../observation/derive.js';
-import { negFailureName, usesTls, type SelectedProtocol } from '../observation/vocab.js';
+import { usesTls, type SelectedProtocol } from '../observation/vocab.js';
 // record/: the pure codec-value → Observation-part mappings shared by live probing and replay
-import { serverCertificateInfo } from '../record/gcc.js';
+import { applyConnectResponse } from '../record/mcs.js';
+import { applyConfirm } from '../record/x224.js';
 import type {
   McsObservation,
   Observation,
@@ -234,40 +227,9 @@ export function tcpAttemptObservation(f: TcpFlow, ctx: ReplayContext): Observati
   if (ccLen !== undefined && sb.length - so >= ccLen) {
     const pdu = sb.subarray(so, so + ccLen);
     x224.ms = ms(ccAt, crAt?.time ?? t0);
-    try {
-      if (isX224Disconnect(pdu)) {
-        const reason = decodeX224Disconnect(pdu).reason;
-        x224.outcome = 'closed';
-        x224.disconnect = { kind: 'x224-disconnect-request', reason };
-        x224.detail = `X.224 Disconnect Request (${reason.name}) instead of a Connection Confirm`;
-      } else if (isDisconnectProviderUltimatum(pdu)) {
-        const reason = decodeDisconnectProviderUltimatum(pdu).reason;
-        x224.outcome = 'closed';
-        x224.disconnect = { kind: 'mcs-disconnect-provider-ultimatum', reason };
-        x224.detail = `MCS Disconnect Provider Ultimatum (${reason.name}) instead of a Connection Confirm`;
-      } else {
-        const cc = decodeConnectionConfirm(pdu);
-        x224.sourceRef = cc.sourceRef;
-        if (cc.neg.kind === 'response') {
-          x224.outcome = 'selected';
-          x224.selectedMask = cc.neg.selectedProtocol;
-          x224.selected = selectedProtocolName(cc.neg.selectedProtocol);
-          x224.flags = negResponseFlags(cc.neg.flags);
-          selectedMask = cc.neg.selectedProtocol;
-        } else if (cc.neg.kind === 'failure') {
-          x224.outcome = 'failure';
-          x224.failure = { value: cc.neg.code, name: negFailureName(cc.neg.code) };
-        } else {
-          x224.outcome = 'legacy';
-          x224.detail = 'Connection Confirm without negotiation data (RDP_NEG_RSP absent): Standard RDP Security';
-          selectedMask = 0;
-        }
-      }
-    } catch (e) {
-      x224.outcome = 'malformed';
-      x224.detail = (e as Error).message;
-      x224.bytesReceived = pdu.length;
-    }
+    applyConfirm(x224, pdu);
+    if (x224.outcome === 'selected') selectedMask = x224.selectedMask;
+    else if (x224.outcome === 'legacy') selectedMask = 0;
     so += ccLen;
   } else {
     const got = sb.length - so;
@@ -385,37 +347,7 @@ function mcsPhase(
   }
   obs.ms = ms(rAt, ciAt?.time);
   const pdu = sRest.subarray(0, rLen);
-  try {
-    if (isDisconnectProviderUltimatum(pdu)) {
-      obs.outcome = 'closed';
-      obs.detail = 'server answered the Connect-Initial with an MCS Disconnect Provider Ultimatum';
-      return obs;
-    }
-    const resp = decodeConnectResponse(pdu);
-    obs.result = resp.result;
-    obs.outcome = resp.result.value === 0 ? 'ok' : 'rejected';
-    const sd = resp.server;
-    if (sd.core) {
-      obs.rdpVersion = sd.core.version;
-      if (sd.core.clientRequestedProtocols !== undefined) obs.clientRequestedProtocols = sd.core.clientRequestedProtocols;
-      if (sd.core.earlyCapabilityFlags) obs.earlyCapabilityFlags = sd.core.earlyCapabilityFlags;
-    }
-    if (sd.security) {
-      obs.encryptionMethod = sd.security.encryptionMethod;
-      obs.encryptionLevel = sd.security.encryptionLevel;
-      if (sd.security.serverRandomLength !== undefined) obs.serverRandomLength = sd.security.serverRandomLength;
-      if (sd.security.certificateDetail) obs.serverCertificate = serverCertificateInfo(sd.security.certificateDetail);
-    }
-    if (sd.net) {
-      obs.ioChannel = sd.net.ioChannel;
-      obs.channelIds = sd.net.channelIds;
-    }
-    if (sd.msgChannel) obs.messageChannel = sd.msgChannel.channelId;
-    if (sd.multitransport) obs.multitransport = sd.multitransport.flags;
-  } catch (e) {
-    obs.outcome = 'malformed';
-    obs.detail = (e as Error).message;
-  }
+  applyConnectResponse(obs, pdu);
   return obs;
 }
 

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { decodeConnectResponse, encodeConnectInitial, isDisconnectProviderUltimatum } from '../../codec/mcs.js';
+import { encodeConnectInitial } from '../../codec/mcs.js';
 import { TRANSPORTTYPE_UDPFECR, TRANSPORTTYPE_UDP_PREFERRED } from '../../codec/gcc/constants.js';
 import type { McsObservation } from '../../observation/types.js';
 import {
@@ -11,7 +11,7 @@ import {
 } from '../../observation/vocab.js';
 import { Conn, tpktFrame } from '../../transport/conn.js';
 import type { StepContext } from '../context.js';
-import { serverCertificateInfo } from '../../record/gcc.js';
+import { applyConnectResponse } from '../../record/mcs.js';
 import { negotiate } from './negotiate.js';
 
 /** Multitransport flags we advertise in CS_MULTITRANSPORT (MS-RDPBCGR 2.2.1.3.8): UDPFECR | UDP_PREFERRED, like mstsc. */
@@ -58,38 +58,7 @@ export async function mcsExchange(
     c.destroy();
     return obs;
   }
-  try {
-    if (isDisconnectProviderUltimatum(r.bytes)) {
-      obs.outcome = 'closed';
-      obs.detail = 'server answered the Connect-Initial with an MCS Disconnect Provider Ultimatum';
-      c.destroy();
-      return obs;
-    }
-    const resp = decodeConnectResponse(r.bytes);
-    obs.result = resp.result;
-    obs.outcome = resp.result.value === 0 ? 'ok' : 'rejected';
-    const s = resp.server;
-    if (s.core) {
-      obs.rdpVersion = s.core.version;
-      if (s.core.clientRequestedProtocols !== undefined) obs.clientRequestedProtocols = s.core.clientRequestedProtocols;
-      if (s.core.earlyCapabilityFlags) obs.earlyCapabilityFlags = s.core.earlyCapabilityFlags;
-    }
-    if (s.security) {
-      obs.encryptionMethod = s.security.encryptionMethod;
-      obs.encryptionLevel = s.security.encryptionLevel;
-      if (s.security.serverRandomLength !== undefined) obs.serverRandomLength = s.security.serverRandomLength;
-      if (s.security.certificateDetail) obs.serverCertificate = serverCertificateInfo(s.security.certificateDetail);
-    }
-    if (s.net) {
-      obs.ioChannel = s.net.ioChannel;
-      obs.channelIds = s.net.channelIds;
-    }
-    if (s.msgChannel) obs.messageChannel = s.msgChannel.channelId;
-    if (s.multitransport) obs.multitransport = s.multitransport.flags;
-  } catch (e) {
-    obs.outcome = 'malformed';
-    obs.detail = (e as Error).message;
-  }
+  applyConnectResponse(obs, r.bytes);
   c.destroy();
   return obs;
 }

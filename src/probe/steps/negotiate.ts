@@ -1,18 +1,10 @@
 import type net from 'node:net';
-import { decodeDisconnectProviderUltimatum, isDisconnectProviderUltimatum } from '../../codec/mcs.js';
-import {
-  decodeConnectionConfirm,
-  decodeX224Disconnect,
-  encodeConnectionRequest,
-  isX224Disconnect,
-  negResponseFlags,
-  protocolMask,
-  selectedProtocolName,
-} from '../../codec/x224.js';
+import { encodeConnectionRequest, protocolMask } from '../../codec/x224.js';
 import type { TcpObservation, X224Observation } from '../../observation/types.js';
-import { assertNever, negFailureCoded, type ProtocolName } from '../../observation/vocab.js';
+import { assertNever, type ProtocolName } from '../../observation/vocab.js';
 import { Conn, tpktFrame } from '../../transport/conn.js';
 import { connectTcp, type TcpConnectResult } from '../../transport/tcp.js';
+import { applyConfirm } from '../../record/x224.js';
 import type { StepContext } from '../context.js';
 
 export interface Negotiated {
@@ -58,45 +50,9 @@ export async function negotiate(
   const r = await conn.read(tpktFrame(), ctx.phaseTimeoutMs, ctx.signal);
   x224.ms = Math.round((performance.now() - started) * 10) / 10;
   switch (r.kind) {
-    case 'data': {
-      try {
-        // A refusal can also come as an X.224 Disconnect Request or an MCS Disconnect Provider Ultimatum (xrdp
-        // answers an RDSAAD request with a DPUM and closes): a close with a reason, not a malformed Confirm.
-        if (isX224Disconnect(r.bytes)) {
-          const reason = decodeX224Disconnect(r.bytes).reason;
-          x224.outcome = 'closed';
-          x224.disconnect = { kind: 'x224-disconnect-request', reason };
-          x224.detail = `X.224 Disconnect Request (${reason.name}) instead of a Connection Confirm`;
-          break;
-        }
-        if (isDisconnectProviderUltimatum(r.bytes)) {
-          const reason = decodeDisconnectProviderUltimatum(r.bytes).reason;
-          x224.outcome = 'closed';
-          x224.disconnect = { kind: 'mcs-disconnect-provider-ultimatum', reason };
-          x224.detail = `MCS Disconnect Provider Ultimatum (${reason.name}) instead of a Connection Confirm`;
-          break;
-        }
-        const cc = decodeConnectionConfirm(r.bytes);
-        x224.sourceRef = cc.sourceRef;
-        if (cc.neg.kind === 'response') {
-          x224.outcome = 'selected';
-          x224.selectedMask = cc.neg.selectedProtocol;
-          x224.selected = selectedProtocolName(cc.neg.selectedProtocol);
-          x224.flags = negResponseFlags(cc.neg.flags);
-        } else if (cc.neg.kind === 'failure') {
-          x224.outcome = 'failure';
-          x224.failure = negFailureCoded(cc.neg.code);
-        } else {
-          x224.outcome = 'legacy';
-          x224.detail = 'Connection Confirm without negotiation data (RDP_NEG_RSP absent): Standard RDP Security';
-        }
-      } catch (e) {
-        x224.outcome = 'malformed';
-        x224.detail = (e as Error).message;
-        x224.bytesReceived = r.bytes.length;
-      }
+    case 'data':
+      applyConfirm(x224, r.bytes);
       break;
-    }
     case 'closed':
       x224.outcome = 'closed';
       x224.bytesReceived = r.buffered;

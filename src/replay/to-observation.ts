@@ -7,7 +7,7 @@
  */
 import { decodeConnectInitial } from '../codec/mcs.js';
 import { decodeRdpeudpSyn, negotiatedVersion } from '../codec/rdpeudp.js';
-import { certificateFacts } from '../codec/tls/certificate.js';
+import { certificateFacts } from '../record/certificate.js';
 import { readTlsFlight, type TlsFlight } from '../codec/tls/handshake.js';
 import { decodeConnectionRequest, protocolNames, selectedProtocolName } from '../codec/x224.js';
 import { deriveSecurity } from '../observation/derive.js';

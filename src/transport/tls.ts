@@ -1,9 +1,6 @@
-import crypto from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
-import type forge from 'node-forge';
-import { loadForge } from '../codec/forge.js';
-import type { CertificateInfo, TcpInfoSnapshot, TlsOutcome, TlsVersionName } from '../observation/types.js';
+import type { TcpInfoSnapshot, TlsOutcome, TlsVersionName } from '../observation/types.js';
 import { deadline } from './deadline.js';
 import { tcpInfo } from './tcpinfo.js';
 
@@ -142,67 +139,3 @@ export function tlsUpgrade(
   });
 }
 
-const SIG_OIDS: Record<string, string> = {
-  '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
-  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
-  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
-  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
-  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption',
-  '1.2.840.113549.1.1.10': 'rsassaPss',
-  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
-  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
-  '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
-  '1.3.101.112': 'Ed25519',
-};
-
-/** Certificate facts for the report: node:crypto for the key and validity, node-forge's ASN.1 for the signature OID. */
-export function certificateInfo(der: Buffer, now = new Date()): CertificateInfo {
-  const forge = loadForge();
-  const x = new crypto.X509Certificate(der);
-  const notBefore = new Date(x.validFrom);
-  const notAfter = new Date(x.validTo);
-  const key = x.publicKey;
-  const details = key.asymmetricKeyDetails ?? {};
-  const keyBits =
-    (details as { modulusLength?: number }).modulusLength ??
-    ({ prime256v1: 256, secp384r1: 384, secp521r1: 521 } as Record<string, number>)[(details as { namedCurve?: string }).namedCurve ?? ''] ??
-    (key.asymmetricKeyType === 'ed25519' ? 256 : 0);
-  let signature = 'unknown';
-  try {
-    const asn = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
-    const sigAlg = (asn.value as forge.asn1.Asn1[])[1];
-    const oid = forge.asn1.derToOid(forge.util.createBuffer(((sigAlg.value as forge.asn1.Asn1[])[0].value as string)));
-    signature = SIG_OIDS[oid] ?? oid;
-  } catch {
-    /* keep 'unknown' */
-  }
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1];
-  return {
-    subject: x.subject.replace(/\n/g, ', '),
-    subjectCN: cn,
-    issuer: x.issuer.replace(/\n/g, ', '),
-    san: (x.subjectAltName ?? '')
-      .split(/,\s*/)
-      .filter(Boolean),
-    serial: x.serialNumber,
-    notBefore: notBefore.toISOString(),
-    notAfter: notAfter.toISOString(),
-    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
-    expired: notAfter.getTime() < now.getTime(),
-    notYetValid: notBefore.getTime() > now.getTime(),
-    selfSigned: x.subject === x.issuer && safeVerify(x),
-    keyType: key.asymmetricKeyType ?? 'unknown',
-    keyBits,
-    signatureAlgorithm: signature,
-    sha256: x.fingerprint256.replace(/:/g, '').toLowerCase(),
-    sha1: x.fingerprint.replace(/:/g, '').toLowerCase(),
-  };
-}
-
-function safeVerify(x: crypto.X509Certificate): boolean {
-  try {
-    return x.verify(x.publicKey);
-  } catch {
-    return false;
-  }
-}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/codec/errors.js';
-import { certificateFacts } from '../../src/codec/tls/certificate.js';
+import { certificateFacts } from '../../src/record/certificate.js';
 import { decodeAlert, decodeCertificateList, decodeClientHello, decodeServerHello, readTlsFlight, scanRecords, splitHandshake } from '../../src/codec/tls/handshake.js';
 import { prng } from '../helpers/prng.js';
 import { tlsStreams } from './tls-streams.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { certificateFacts } from '../../src/codec/tls/certificate.js';
+import { certificateFacts } from '../../src/record/certificate.js';
 import { cipherSuiteName, isGrease, tlsVersionName } from '../../src/codec/tls/ciphers.js';
 import { decodeAlert, decodeClientHello, readTlsFlight, scanRecords, splitHandshake } from '../../src/codec/tls/handshake.js';
 import { hex } from '../../src/codec/writer.js';

@@ -1,7 +1,8 @@
 import type tls from 'node:tls';
 import type { ProtocolName, TlsObservation, TlsVersionName, TlsVersionResult } from '../../observation/types.js';
 import { TLS_VERSIONS } from '../../observation/types.js';
-import { certificateInfo, tlsUpgrade, type TlsUpgradeResult } from '../../transport/tls.js';
+import { certificateFacts } from '../../record/certificate.js';
+import { tlsUpgrade, type TlsUpgradeResult } from '../../transport/tls.js';
 import type { StepContext } from '../context.js';
 import { usesTls, type SelectedProtocol } from '../../observation/vocab.js';
 import { negotiate, type Negotiated } from './negotiate.js';
@@ -41,14 +42,14 @@ export function toObservation(r: TlsUpgradeResult, over?: SelectedProtocol): Tls
   if (r.kernel) o.kernel = r.kernel;
   if (r.certificateDer) {
     try {
-      o.certificate = certificateInfo(r.certificateDer);
+      o.certificate = certificateFacts(r.certificateDer, new Date());
     } catch (e) {
       o.error = `certificate could not be parsed: ${(e as Error).message}`;
     }
     if (r.chainDer && r.chainDer.length > 1) {
       o.chain = r.chainDer.map((d) => {
         try {
-          return certificateInfo(d).subject;
+          return certificateFacts(d, new Date()).subject;
         } catch {
           return '(unparsable)';
         }

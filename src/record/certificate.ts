@@ -4,8 +4,8 @@
  * capture always gives the same facts.
  */
 import { X509Certificate } from 'node:crypto';
-import type { CertificateInfo } from '../../observation/types.js';
-import { DecodeError } from '../errors.js';
+import type { CertificateInfo } from '../observation/types.js';
+import { DecodeError } from '../codec/errors.js';
 
 /** Signature algorithm OIDs (RFC 8017 App. C, RFC 5758 §3.2, RFC 8410 §3). */
 const SIG_OIDS: Readonly<Record<string, string>> = {

@@ -21,7 +21,7 @@ import { mark, type StepContext } from './context.js';
 import { credsspStep, type Credentials } from './steps/credssp.js';
 import { encryptionMethods, mcsExchange } from './steps/mcs.js';
 import { negotiate, type Negotiated } from './steps/negotiate.js';
-import { extendedClientDataSupported, usesTls } from '../observation/vocab.js';
+import { assertNever, extendedClientDataSupported, usesTls } from '../observation/vocab.js';
 import { tlsStep, tlsVersions } from './steps/tls.js';
 import { parseHostPort } from './target.js';
 
@@ -305,8 +305,13 @@ function toProtocolResult(p: ProtocolName, n: Negotiated): ProtocolResult {
     case 'closed':
       if (x.disconnect) return { outcome: 'refused', detail: x.detail, ...base };
       return { outcome: 'no-answer', detail: x.detail ?? x.outcome, ...base };
-    default:
+    case 'reset':
+    case 'timeout':
+    case 'aborted':
+    case 'error':
       return { outcome: 'no-answer', detail: x.detail ?? x.outcome, ...base };
+    default:
+      return assertNever(x.outcome);
   }
 }
 

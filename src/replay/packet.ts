@@ -8,6 +8,7 @@
  *   1 ETHERNET (with 802.1Q / 802.1ad VLAN tags), 12/101 RAW, 228 IPV4, 229 IPV6, 113 LINUX_SLL, 276 LINUX_SLL2.
  */
 import { DecodeError } from '../codec/errors.js';
+import { ipv6Text } from '../codec/ip-text.js';
 import { Reader } from '../codec/reader.js';
 
 export const LINKTYPE_NULL = 0;
@@ -104,25 +105,11 @@ export function ip4(b: Uint8Array, o = 0): string {
   return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
 
-/** RFC 5952 text form: lower case, longest run of ≥ 2 zero groups compressed to '::'. */
+/** RFC 5952 text of the 16 address bytes at o. */
 export function ip6(b: Uint8Array, o = 0): string {
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push((b[o + i] << 8) | b[o + i + 1]);
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) (bestAt = i), (bestLen = j - i);
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(g);
-  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
+  return ipv6Text(g);
 }
 
 /**

@@ -3,6 +3,7 @@
  * Parsing is strict (no octal-looking leading zeros, no zone ids, no shorthand like `10.1`), formatting follows
  * RFC 5952 for IPv6 (lower case, longest zero run compressed, IPv4-mapped addresses in mixed notation).
  */
+import { ipv6Text } from '../codec/ip-text.js';
 
 export const V4_MAX = 0xffffffff;
 export const V6_MAX = (1n << 128n) - 1n;
@@ -73,29 +74,7 @@ export function parseIPv6(s: string): bigint | null {
 export function formatIPv6(v: bigint): string {
   const g: number[] = [];
   for (let i = 7; i >= 0; i--) g.push(Number((v >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952 5: ::ffff:a.b.c.d for IPv4-mapped addresses
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${formatIPv4(Number(v & 0xffffffffn))}`;
-  }
-  // RFC 5952 4.2: compress the longest run of ≥ 2 zero groups, the first one on a tie
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return ipv6Text(g);
 }
 
 /** Canonical text of an address given in any accepted form (for keys and dedupe). */
